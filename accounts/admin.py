@@ -1,0 +1,155 @@
+from typing import Any
+
+from django.contrib import admin, messages
+from django.db.models import QuerySet
+from django.http import HttpRequest, HttpResponse
+from django.template.response import TemplateResponse
+
+from accounts import services
+from accounts.forms import CreditChangeForm
+from accounts.models import Account, ApiKey, CreditEntry, Feedback
+
+
+class ApiKeyInline(admin.TabularInline):
+    model = ApiKey
+    fields = ["name", "masked", "created_at", "revoked_at"]
+    readonly_fields = ["masked", "created_at", "revoked_at"]
+    extra = 0
+    can_delete = False
+    show_change_link = True
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+class CreditEntryInline(admin.TabularInline):
+    model = CreditEntry
+    fields = ["created_at", "kind", "amount_usd", "note", "call_id"]
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+    max_num = 0
+    ordering = ["-created_at", "-id"]
+
+
+@admin.register(Account)
+class AccountAdmin(admin.ModelAdmin):
+    list_display = ["email", "credits_usd", "total_spent", "created_at"]
+    search_fields = ["email"]
+    readonly_fields = ["credits_usd", "total_spent", "created_at"]
+    inlines = [ApiKeyInline, CreditEntryInline]
+    actions = ["change_credits", "create_key"]
+
+    @admin.action(description="Add or adjust credits (writes a ledger row)")
+    def change_credits(
+        self, request: HttpRequest, queryset: QuerySet[Account]
+    ) -> HttpResponse | None:
+        form = CreditChangeForm(request.POST if "apply" in request.POST else None)
+        if "apply" in request.POST and form.is_valid():
+            for account in queryset:
+                services.credits_add(
+                    account,
+                    form.cleaned_data["amount_usd"],
+                    form.cleaned_data["kind"],
+                    form.cleaned_data["note"],
+                )
+            self.message_user(
+                request, f"Credits changed on {queryset.count()} account(s)."
+            )
+            return None
+        context = {
+            **self.admin_site.each_context(request),
+            "title": "Change credits",
+            "accounts": queryset,
+            "form": form,
+            "action": "change_credits",
+            "opts": self.model._meta,
+        }
+        return TemplateResponse(request, "admin/accounts/change_credits.html", context)
+
+    @admin.action(description="Create an API key (shown once)")
+    def create_key(self, request: HttpRequest, queryset: QuerySet[Account]) -> None:
+        for account in queryset:
+            _, raw = services.api_key_create(account, name="admin")
+            self.message_user(
+                request,
+                f"New key for {account.email} (copy it now, it is not shown "
+                f"again): {raw}",
+                messages.WARNING,
+            )
+
+
+@admin.register(ApiKey)
+class ApiKeyAdmin(admin.ModelAdmin):
+    list_display = ["masked", "account", "name", "created_at", "revoked_at"]
+    list_filter = ["revoked_at"]
+    search_fields = ["account__email", "name"]
+    fields = ["account", "name", "masked", "created_at", "revoked_at"]
+    readonly_fields = ["masked", "created_at", "revoked_at"]
+    actions = ["revoke"]
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
+        fields = list(self.readonly_fields)
+        return [*fields, "account"] if obj is not None else fields
+
+    def save_model(
+        self, request: HttpRequest, obj: ApiKey, form: Any, change: bool
+    ) -> None:
+        if change:
+            super().save_model(request, obj, form, change)
+            return
+        key, raw = services.api_key_create(obj.account, obj.name)
+        obj.pk, obj.start, obj.end = key.pk, key.start, key.end
+        obj.key_hash, obj.created_at = key.key_hash, key.created_at
+        self.message_user(
+            request,
+            f"New key (copy it now, it is not shown again): {raw}",
+            messages.WARNING,
+        )
+
+    @admin.action(description="Revoke selected keys")
+    def revoke(self, request: HttpRequest, queryset: QuerySet[ApiKey]) -> None:
+        for key in queryset:
+            services.api_key_revoke(key)
+        self.message_user(request, f"Revoked {queryset.count()} key(s).")
+
+
+@admin.register(CreditEntry)
+class CreditEntryAdmin(admin.ModelAdmin):
+    list_display = ["created_at", "account", "kind", "amount_usd", "note"]
+    list_filter = ["kind", "created_at"]
+    search_fields = ["account__email", "note"]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+@admin.register(Feedback)
+class FeedbackAdmin(admin.ModelAdmin):
+    list_display = [
+        "created_at",
+        "account",
+        "rating",
+        "agent_model",
+        "agent_environment",
+    ]
+    list_filter = ["rating", "agent_environment"]
+    search_fields = ["comment", "task_summary", "agent_model"]
+    readonly_fields = [
+        "account",
+        "rating",
+        "comment",
+        "agent_model",
+        "agent_environment",
+        "task_summary",
+        "created_at",
+    ]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False

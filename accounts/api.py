@@ -1,0 +1,35 @@
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from accounts import serializers
+from accounts.models import Feedback
+
+
+class AccountApi(APIView):
+    """GET /api/account: the caller's account, with the key used shown masked."""
+
+    def get(self, request: Request) -> Response:
+        account = request.user
+        data = {
+            "email": account.email,
+            "credits_usd": account.credits_usd,
+            "total_spent": account.total_spent,
+            "api_key": request.auth.masked,
+            "created_at": account.created_at,
+        }
+        return Response(serializers.AccountOutputSerializer(data).data)
+
+
+class FeedbackCreateApi(APIView):
+    """POST /api/feedback: store a rating and what the agent was doing."""
+
+    def post(self, request: Request) -> Response:
+        incoming = serializers.FeedbackInputSerializer(data=request.data)
+        incoming.is_valid(raise_exception=True)
+
+        feedback = Feedback.objects.create(
+            account=request.user, **incoming.validated_data
+        )
+
+        return Response(serializers.FeedbackOutputSerializer(feedback).data, status=201)

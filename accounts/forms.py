@@ -1,0 +1,34 @@
+from decimal import Decimal
+
+from django import forms
+
+from accounts.models import CreditEntry
+
+
+class CreditChangeForm(forms.Form):
+    """Top-up, adjustment or refund from the admin; every one becomes a ledger row."""
+
+    kind = forms.ChoiceField(
+        choices=[
+            (CreditEntry.Kind.TOPUP, "Top-up"),
+            (CreditEntry.Kind.ADJUSTMENT, "Adjustment"),
+            (CreditEntry.Kind.REFUND, "Refund"),
+        ]
+    )
+    amount_usd = forms.DecimalField(
+        max_digits=20,
+        decimal_places=10,
+        help_text="USD. Negative only for an adjustment that takes credits away.",
+    )
+    note = forms.CharField(max_length=200, required=False)
+
+    def clean(self) -> dict:
+        data = super().clean() or {}
+        amount = data.get("amount_usd")
+        if amount is None:
+            return data
+        if amount == 0:
+            self.add_error("amount_usd", "The amount cannot be zero.")
+        if amount < Decimal(0) and data.get("kind") != CreditEntry.Kind.ADJUSTMENT:
+            self.add_error("amount_usd", "Only an adjustment can be negative.")
+        return data

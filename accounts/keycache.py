@@ -1,0 +1,193 @@
+"""The cache that lets repeated requests authenticate without a database query.
+
+It holds two kinds of entry: key hash -> identity, and account id -> balance. With
+REDIS_URL set it is Redis, shared by every process, so a revocation or a top-up is
+seen by all of them at once; without Redis it is this process's memory (the embedded
+single-process setup). Async callers on the proxy's hot path use the `a*` functions,
+which never hop to a thread.
+"""
+
+import asyncio
+import threading
+import time
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+from django.conf import settings
+
+_KEY = "llmt:key:"
+_BALANCE = "llmt:bal:"
+# Marks a hash known not to be a valid key, so a flood of bad keys stays off the DB.
+_MISSING = "-"
+# Seconds a "no such key" answer is remembered.
+_MISSING_TTL_S = 30
+
+
+@dataclass(frozen=True, slots=True)
+class KeyIdentity:
+    key_id: int
+    account_id: int
+    masked: str
+
+    def dump(self) -> str:
+        return f"{self.key_id}|{self.account_id}|{self.masked}"
+
+    @classmethod
+    def load(cls, text: str) -> "KeyIdentity":
+        key_id, account_id, masked = text.split("|", 2)
+        return cls(int(key_id), int(account_id), masked)
+
+
+class _LocalStore:
+    def __init__(self) -> None:
+        self._data: dict[str, tuple[float, str]] = {}
+        self._lock = threading.Lock()
+
+    def get(self, key: str) -> str | None:
+        entry = self._data.get(key)
+        if entry is None or entry[0] < time.monotonic():
+            return None
+        return entry[1]
+
+    def set(self, key: str, value: str, ttl: float) -> None:
+        with self._lock:
+            self._data[key] = (time.monotonic() + ttl, value)
+
+    def delete(self, key: str) -> None:
+        with self._lock:
+            self._data.pop(key, None)
+
+    async def aget(self, key: str) -> str | None:
+        return self.get(key)
+
+    async def aset(self, key: str, value: str, ttl: float) -> None:
+        self.set(key, value, ttl)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._data.clear()
+
+
+class _RedisStore:
+    def __init__(self, url: str) -> None:
+        import redis
+        import redis.asyncio
+
+        self._url = url
+        self._sync = redis.Redis.from_url(url, decode_responses=True)
+        self._async_module = redis.asyncio
+        # An asyncio client belongs to the loop that made it.
+        self._clients: dict[asyncio.AbstractEventLoop, Any] = {}
+
+    def _client(self) -> Any:
+        loop = asyncio.get_running_loop()
+        client = self._clients.get(loop)
+        if client is None:
+            client = self._async_module.from_url(self._url, decode_responses=True)
+            self._clients[loop] = client
+        return client
+
+    def get(self, key: str) -> str | None:
+        value: str | None = self._sync.get(key)
+        return value
+
+    def set(self, key: str, value: str, ttl: float) -> None:
+        self._sync.set(key, value, ex=max(1, int(ttl)))
+
+    def delete(self, key: str) -> None:
+        self._sync.delete(key)
+
+    async def aget(self, key: str) -> str | None:
+        value: str | None = await self._client().get(key)
+        return value
+
+    async def aset(self, key: str, value: str, ttl: float) -> None:
+        await self._client().set(key, value, ex=max(1, int(ttl)))
+
+    def clear(self) -> None:
+        for pattern in (f"{_KEY}*", f"{_BALANCE}*"):
+            for key in self._sync.scan_iter(pattern):
+                self._sync.delete(key)
+
+
+_store: _LocalStore | _RedisStore | None = None
+
+
+def _get_store() -> _LocalStore | _RedisStore:
+    global _store
+    if _store is None:
+        url = settings.REDIS_URL
+        _store = _RedisStore(url) if url else _LocalStore()
+    return _store
+
+
+def reset() -> None:
+    """Empty the cache (tests, and after settings change)."""
+    global _store
+    if _store is not None:
+        _store.clear()
+    _store = None
+
+
+# --- identities ---------------------------------------------------------------------
+
+
+async def aidentity_get(key_hash: str) -> KeyIdentity | bool | None:
+    """The cached identity, False when cached as missing, None when not cached."""
+    value = await _get_store().aget(_KEY + key_hash)
+    return _parse_identity(value)
+
+
+def identity_get(key_hash: str) -> KeyIdentity | bool | None:
+    return _parse_identity(_get_store().get(_KEY + key_hash))
+
+
+def _parse_identity(value: str | None) -> KeyIdentity | bool | None:
+    if value is None:
+        return None
+    if value == _MISSING:
+        return False
+    return KeyIdentity.load(value)
+
+
+async def aidentity_set(key_hash: str, identity: KeyIdentity | None) -> None:
+    value, ttl = _identity_entry(identity)
+    await _get_store().aset(_KEY + key_hash, value, ttl)
+
+
+def identity_set(key_hash: str, identity: KeyIdentity | None) -> None:
+    value, ttl = _identity_entry(identity)
+    _get_store().set(_KEY + key_hash, value, ttl)
+
+
+def _identity_entry(identity: KeyIdentity | None) -> tuple[str, float]:
+    if identity is None:
+        return _MISSING, _MISSING_TTL_S
+    return identity.dump(), settings.AUTH_CACHE_TTL_S
+
+
+def identity_forget(key_hash: str) -> None:
+    _get_store().delete(_KEY + key_hash)
+
+
+# --- balances -----------------------------------------------------------------------
+
+
+async def abalance_get(account_id: int) -> Decimal | None:
+    value = await _get_store().aget(f"{_BALANCE}{account_id}")
+    return None if value is None else Decimal(value)
+
+
+def balance_get(account_id: int) -> Decimal | None:
+    value = _get_store().get(f"{_BALANCE}{account_id}")
+    return None if value is None else Decimal(value)
+
+
+def balance_set(account_id: int, balance: Decimal) -> None:
+    _get_store().set(f"{_BALANCE}{account_id}", str(balance), settings.AUTH_CACHE_TTL_S)
+
+
+async def abalance_set(account_id: int, balance: Decimal) -> None:
+    key = f"{_BALANCE}{account_id}"
+    await _get_store().aset(key, str(balance), settings.AUTH_CACHE_TTL_S)

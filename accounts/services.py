@@ -1,0 +1,219 @@
+"""Everything that changes an account: keys, authentication, credits and the ledger."""
+
+import logging
+import re
+import secrets
+import uuid
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass
+from decimal import Decimal
+
+from asgiref.sync import sync_to_async
+from django.db import transaction
+from django.db.models import F
+from django.utils import timezone
+
+from accounts import keycache
+from accounts.keycache import KeyIdentity
+from accounts.models import KEY_PREFIX, Account, ApiKey, CreditEntry, hash_key
+from llmtest.errors import GatewayError
+
+logger = logging.getLogger(__name__)
+
+# Random characters after "llmt_": 40 url-safe characters carry 240 bits.
+_KEY_RANDOM_CHARS = 40
+_KEY_SHAPE = re.compile(rf"^{KEY_PREFIX}[A-Za-z0-9_-]{{32,128}}$")
+
+
+@dataclass(frozen=True, slots=True)
+class Charge:
+    """What one call costs an account, as the call recorder hands it over."""
+
+    account_id: int
+    call_id: uuid.UUID
+    amount_usd: Decimal
+    note: str = ""
+
+
+# --- accounts and keys --------------------------------------------------------------
+
+
+def account_create(email: str, credits_usd: Decimal = Decimal(0)) -> Account:
+    with transaction.atomic():
+        account = Account.objects.create(email=email)
+        if credits_usd:
+            credits_add(account, credits_usd, CreditEntry.Kind.TOPUP, "initial credits")
+    account.refresh_from_db()
+    return account
+
+
+def api_key_create(account: Account, name: str = "") -> tuple[ApiKey, str]:
+    """Mint a key. Returns the row and the full key, which is never stored."""
+    raw = KEY_PREFIX + _random_key_body()
+    key = ApiKey.objects.create(
+        account=account,
+        name=name,
+        key_hash=hash_key(raw),
+        start=raw[len(KEY_PREFIX) : len(KEY_PREFIX) + 4],
+        end=raw[-4:],
+    )
+    return key, raw
+
+
+def _random_key_body() -> str:
+    # token_urlsafe may yield fewer characters after stripping; loop until long enough.
+    body = ""
+    while len(body) < _KEY_RANDOM_CHARS:
+        body += secrets.token_urlsafe(_KEY_RANDOM_CHARS)
+    return body[:_KEY_RANDOM_CHARS]
+
+
+def api_key_revoke(key: ApiKey) -> None:
+    """Revoke a key; the shared cache forgets it, so it stops working at once."""
+    if key.revoked_at is None:
+        key.revoked_at = timezone.now()
+        key.save(update_fields=["revoked_at"])
+    keycache.identity_forget(key.key_hash)
+    logger.info("api_key.revoked", extra={"key_id": key.pk})
+
+
+# --- authentication -----------------------------------------------------------------
+
+
+def key_from_headers(authorization: str | None, x_api_key: str | None) -> str:
+    """Pull the gateway key out of `Authorization: Bearer` or `x-api-key`."""
+    raw = ""
+    if authorization:
+        scheme, _, value = authorization.strip().partition(" ")
+        if scheme.lower() != "bearer":
+            raise GatewayError(401, "Authorization must be 'Bearer llmt_…'.")
+        raw = value.strip()
+    elif x_api_key:
+        raw = x_api_key.strip()
+    if not raw:
+        raise GatewayError(401, "Missing API key: send 'Authorization: Bearer llmt_…'.")
+    if not _KEY_SHAPE.match(raw):
+        raise GatewayError(401, "Malformed API key: gateway keys start with 'llmt_'.")
+    return raw
+
+
+def authenticate(raw_key: str) -> KeyIdentity:
+    """Resolve a key to its account, from the cache when it can. Raises 401."""
+    key_hash = hash_key(raw_key)
+    cached = keycache.identity_get(key_hash)
+    if cached is None:
+        cached = _identity_from_db(key_hash)
+        keycache.identity_set(key_hash, cached)
+    return _known(cached)
+
+
+async def aauthenticate(raw_key: str) -> KeyIdentity:
+    key_hash = hash_key(raw_key)
+    cached = await keycache.aidentity_get(key_hash)
+    if cached is None:
+        cached = await sync_to_async(_identity_from_db)(key_hash)
+        await keycache.aidentity_set(key_hash, cached)
+    return _known(cached)
+
+
+def _known(cached: KeyIdentity | bool | None) -> KeyIdentity:
+    if not isinstance(cached, KeyIdentity):
+        raise GatewayError(401, "Invalid API key: it is unknown or was revoked.")
+    return cached
+
+
+def _identity_from_db(key_hash: str) -> KeyIdentity | None:
+    key = (
+        ApiKey.objects.filter(key_hash=key_hash, revoked_at__isnull=True)
+        .only("id", "account_id", "start", "end")
+        .first()
+    )
+    if key is None:
+        return None
+    return KeyIdentity(key_id=key.pk, account_id=key.account_id, masked=key.masked)
+
+
+# --- credits ------------------------------------------------------------------------
+
+
+async def aensure_credits(account_id: int) -> None:
+    """Refuse a call (402) when the account has nothing left to spend."""
+    balance = await keycache.abalance_get(account_id)
+    if balance is None:
+        balance = await sync_to_async(_balance_from_db)(account_id)
+        await keycache.abalance_set(account_id, balance)
+    if balance <= 0:
+        raise GatewayError(
+            402,
+            "This account has no credits left; top it up to make more calls.",
+            code="insufficient_credits",
+        )
+
+
+def _balance_from_db(account_id: int) -> Decimal:
+    balance = (
+        Account.objects.filter(pk=account_id)
+        .values_list("credits_usd", flat=True)
+        .first()
+    )
+    return balance if balance is not None else Decimal(0)
+
+
+def credits_add(
+    account: Account, amount_usd: Decimal, kind: str, note: str = ""
+) -> CreditEntry:
+    """Add (or with a negative amount, take) credits, with its ledger row."""
+    if kind == CreditEntry.Kind.CHARGE:
+        raise ValueError("charges are written by charges_apply")
+    with transaction.atomic():
+        entry = CreditEntry.objects.create(
+            account=account, kind=kind, amount_usd=amount_usd, note=note
+        )
+        spent_change = -amount_usd if kind == CreditEntry.Kind.REFUND else Decimal(0)
+        Account.objects.filter(pk=account.pk).update(
+            credits_usd=F("credits_usd") + amount_usd,
+            total_spent=F("total_spent") + spent_change,
+        )
+        transaction.on_commit(lambda: _refresh_cached_balances([account.pk]))
+    logger.info(
+        "credits.added",
+        extra={"account_id": account.pk, "kind": kind, "amount_usd": str(amount_usd)},
+    )
+    return entry
+
+
+def charges_apply(charges: Iterable[Charge]) -> None:
+    """Debit a batch of calls: ledger rows and balances, in the caller's transaction.
+
+    Must run inside `transaction.atomic()`. Each account is updated with one `F()`
+    expression, so concurrent batches never lose a debit; the unique `call_id` on the
+    ledger makes a replayed batch fail instead of charging twice.
+    """
+    totals: dict[int, Decimal] = defaultdict(Decimal)
+    entries = []
+    for charge in charges:
+        if charge.amount_usd <= 0:
+            continue
+        totals[charge.account_id] += charge.amount_usd
+        entries.append(
+            CreditEntry(
+                account_id=charge.account_id,
+                kind=CreditEntry.Kind.CHARGE,
+                amount_usd=-charge.amount_usd,
+                call_id=charge.call_id,
+                note=charge.note,
+            )
+        )
+    CreditEntry.objects.bulk_create(entries)
+    for account_id, total in totals.items():
+        Account.objects.filter(pk=account_id).update(
+            credits_usd=F("credits_usd") - total, total_spent=F("total_spent") + total
+        )
+    transaction.on_commit(lambda: _refresh_cached_balances(list(totals)))
+
+
+def _refresh_cached_balances(account_ids: list[int]) -> None:
+    rows = Account.objects.filter(pk__in=account_ids).values_list("pk", "credits_usd")
+    for account_id, balance in rows:
+        keycache.balance_set(account_id, balance)

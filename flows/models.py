@@ -1,0 +1,86 @@
+import uuid
+
+from django.db import models
+from django.utils import timezone
+
+from accounts.models import MONEY, Account
+
+# A flow name as it may appear in the X-Flow header.
+FLOW_NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.:/-]{0,99}$"
+
+
+class Flow(models.Model):
+    """A named stream of calls from one app (`X-Flow: support-bot`)."""
+
+    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="flows")
+    name = models.CharField(max_length=100)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["account", "name"], name="flow_unique_name_per_account"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Call(models.Model):
+    """One call that went through the gateway, proxied or made by a benchmark."""
+
+    class Outcome(models.TextChoices):
+        OK = "ok", "OK"
+        UPSTREAM_ERROR = "upstream_error", "Upstream error"
+        TIMEOUT = "timeout", "Timeout"
+        CANCELLED = "cancelled", "Client cancelled"
+
+    class Source(models.TextChoices):
+        PROXY = "proxy", "Proxy"
+        BENCHMARK = "benchmark", "Benchmark"
+
+    # Made when the request arrives, so the ledger can name the call before the row
+    # is written.
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="calls")
+    flow = models.ForeignKey(Flow, on_delete=models.CASCADE, related_name="calls")
+    source = models.CharField(
+        max_length=20, choices=Source.choices, default=Source.PROXY
+    )
+    api = models.CharField(max_length=30, help_text="chat.completions or messages")
+    requested_model = models.CharField(max_length=200)
+    served_model = models.CharField(max_length=200)
+    provider = models.CharField(max_length=100)
+    stream = models.BooleanField(default=False)
+    outcome = models.CharField(max_length=20, choices=Outcome.choices)
+    http_status = models.PositiveSmallIntegerField()
+    input_tokens = models.PositiveIntegerField(
+        default=0, help_text="All input tokens, cache reads and writes included."
+    )
+    cached_input_tokens = models.PositiveIntegerField(default=0)
+    cache_write_tokens = models.PositiveIntegerField(default=0)
+    output_tokens = models.PositiveIntegerField(
+        default=0, help_text="All output tokens, reasoning included."
+    )
+    reasoning_tokens = models.PositiveIntegerField(default=0)
+    latency_ms = models.FloatField()
+    ttft_ms = models.FloatField(null=True, blank=True)
+    cost_usd = models.DecimalField(**MONEY, null=True, blank=True)
+    priced = models.BooleanField(default=False)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [
+            # Serves the per-flow stats and a flow's recent calls.
+            models.Index(
+                fields=["account", "flow", "-created_at"], name="call_by_flow"
+            ),
+            # Serves the admin's and the status endpoint's newest-first listings.
+            models.Index(fields=["account", "-created_at"], name="call_by_account"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.flow} {self.served_model} {self.outcome}"

@@ -1,0 +1,179 @@
+"""Writes call records and their charges off the response path, in batches.
+
+The proxy hands each finished call to `record()`, which only puts it on a queue. A
+background thread takes what is waiting every RECORDER_FLUSH_MS milliseconds (or as
+soon as RECORDER_BATCH_SIZE are waiting) and writes the calls, their ledger rows and
+the balance updates in one transaction. `drain()` empties the queue before a worker
+exits: the ASGI lifespan shutdown calls it, and so does `atexit`.
+"""
+
+import atexit
+import logging
+import queue
+import threading
+import time
+import uuid
+from dataclasses import asdict, dataclass, field
+from decimal import Decimal
+
+from django.conf import settings
+from django.db import close_old_connections, transaction
+from django.utils import timezone
+
+from accounts.services import Charge, charges_apply
+from flows.models import Call, Flow
+
+logger = logging.getLogger(__name__)
+
+# Seconds to wait between retries of a batch whose transaction failed.
+_RETRY_DELAY_S = 0.5
+# Times a batch is retried before its calls are given up on (and logged by id).
+_MAX_ATTEMPTS = 5
+
+
+@dataclass(slots=True)
+class CallRecord:
+    """Everything known about one finished call, as the proxy measured it."""
+
+    account_id: int
+    flow: str
+    api: str
+    requested_model: str
+    served_model: str
+    provider: str
+    stream: bool
+    outcome: str
+    http_status: int
+    latency_ms: float
+    id: uuid.UUID = field(default_factory=uuid.uuid4)
+    source: str = Call.Source.PROXY
+    input_tokens: int = 0
+    cached_input_tokens: int = 0
+    cache_write_tokens: int = 0
+    output_tokens: int = 0
+    reasoning_tokens: int = 0
+    ttft_ms: float | None = None
+    cost_usd: Decimal | None = None
+    priced: bool = False
+    created_at: "timezone.datetime" = field(default_factory=timezone.now)
+
+
+class _Recorder:
+    def __init__(self) -> None:
+        self._queue: queue.SimpleQueue[CallRecord] = queue.SimpleQueue()
+        self._thread: threading.Thread | None = None
+        self._lock = threading.Lock()
+        self._flows: dict[tuple[int, str], int] = {}
+        # Calls handed over but not yet written (or given up on).
+        self._pending = 0
+        self._settled = threading.Condition()
+
+    def record(self, call: CallRecord) -> None:
+        with self._settled:
+            self._pending += 1
+        self._queue.put(call)
+        if self._thread is None or not self._thread.is_alive():
+            self._start()
+
+    def _start(self) -> None:
+        with self._lock:
+            if self._thread is not None and self._thread.is_alive():
+                return
+            self._thread = threading.Thread(
+                target=self._run, name="call-recorder", daemon=True
+            )
+            self._thread.start()
+
+    def _run(self) -> None:
+        while True:
+            batch = self._take_batch(block=True)
+            self._write(batch)
+            close_old_connections()
+
+    def _take_batch(self, block: bool) -> list[CallRecord]:
+        batch: list[CallRecord] = []
+        try:
+            batch.append(self._queue.get(block=block))
+        except queue.Empty:
+            return batch
+        deadline = time.monotonic() + settings.RECORDER_FLUSH_MS / 1000
+        while len(batch) < settings.RECORDER_BATCH_SIZE:
+            remaining = deadline - time.monotonic()
+            try:
+                batch.append(self._queue.get(timeout=max(remaining, 0.0001)))
+            except queue.Empty:
+                break
+            if remaining <= 0:
+                break
+        return batch
+
+    def _write(self, batch: list[CallRecord]) -> None:
+        for attempt in range(1, _MAX_ATTEMPTS + 1):
+            try:
+                self._write_once(batch)
+                break
+            except Exception:
+                logger.exception(
+                    "recorder.batch_failed",
+                    extra={"calls": len(batch), "attempt": attempt},
+                )
+                self._flows.clear()
+                close_old_connections()
+                time.sleep(_RETRY_DELAY_S)
+        else:
+            logger.error(
+                "recorder.batch_dropped",
+                extra={"call_ids": ",".join(str(c.id) for c in batch)},
+            )
+        with self._settled:
+            self._pending -= len(batch)
+            self._settled.notify_all()
+
+    def _write_once(self, batch: list[CallRecord]) -> None:
+        with transaction.atomic():
+            rows = [self._row(call) for call in batch]
+            Call.objects.bulk_create(rows)
+            charges_apply(
+                Charge(c.account_id, c.id, c.cost_usd, c.flow)
+                for c in batch
+                if c.cost_usd
+            )
+
+    def _row(self, call: CallRecord) -> Call:
+        values = asdict(call)
+        values["flow_id"] = self._flow_id(call.account_id, values.pop("flow"))
+        return Call(**values)
+
+    def _flow_id(self, account_id: int, name: str) -> int:
+        key = (account_id, name)
+        if key not in self._flows:
+            flow, _ = Flow.objects.get_or_create(account_id=account_id, name=name)
+            self._flows[key] = flow.pk
+        return self._flows[key]
+
+    def flush(self, timeout: float = 10.0) -> bool:
+        """Block until everything recorded so far is written. Returns success."""
+        with self._settled:
+            return self._settled.wait_for(lambda: self._pending <= 0, timeout)
+
+    def forget_flows(self) -> None:
+        """Drop the flow-id cache (tests that delete flows between runs)."""
+        self._flows.clear()
+
+    def drain(self) -> None:
+        """Write what is queued from the calling thread (used at shutdown)."""
+        while True:
+            batch = self._take_batch(block=False)
+            if not batch:
+                break
+            self._write(batch)
+        self.flush(timeout=10.0)
+
+
+_recorder = _Recorder()
+record = _recorder.record
+flush = _recorder.flush
+drain = _recorder.drain
+forget_flows = _recorder.forget_flows
+
+atexit.register(drain)

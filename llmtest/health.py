@@ -1,0 +1,46 @@
+"""GET /healthz: does the database answer, and Redis when it is configured."""
+
+import logging
+
+from django.conf import settings
+from django.db import connection
+from django.http import HttpRequest, JsonResponse
+from django.views.decorators.http import require_GET
+
+logger = logging.getLogger(__name__)
+
+
+def _database_ok() -> bool:
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1")
+        return True
+    except Exception:
+        logger.exception("health.database_down")
+        return False
+
+
+def _redis_ok() -> bool | None:
+    if not settings.REDIS_URL:
+        return None
+    import redis
+
+    try:
+        client = redis.Redis.from_url(settings.REDIS_URL, socket_timeout=2)
+        return bool(client.ping())
+    except redis.RedisError:
+        logger.exception("health.redis_down")
+        return False
+
+
+@require_GET
+def healthz(request: HttpRequest) -> JsonResponse:
+    database = _database_ok()
+    redis_state = _redis_ok()
+    healthy = database and redis_state is not False
+    body = {
+        "status": "ok" if healthy else "unavailable",
+        "database": "ok" if database else "down",
+        "redis": {None: "not configured", True: "ok", False: "down"}[redis_state],
+    }
+    return JsonResponse(body, status=200 if healthy else 503)

@@ -1,0 +1,210 @@
+"""Settings for LLMTest, read only from the environment through django-environ.
+
+Every variable is listed, with its default, in `.env.example` and the README. With no
+environment at all the gateway runs on its embedded defaults: a SQLite file, no Redis,
+background jobs on an in-process runner.
+"""
+
+from pathlib import Path
+
+import environ
+from django.core.exceptions import ImproperlyConfigured
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+
+env = environ.Env()
+environ.Env.read_env(BASE_DIR / ".env", overwrite=False)
+
+DEBUG: bool = env.bool("DEBUG", default=False)
+
+# Production must bring its own secret; only DEBUG gets a throwaway one.
+SECRET_KEY: str = env.str("SECRET_KEY", default="")
+if not SECRET_KEY:
+    if not DEBUG:
+        raise ImproperlyConfigured(
+            "SECRET_KEY must be set when DEBUG is off (see .env.example)."
+        )
+    SECRET_KEY = "insecure-development-only-key-do-not-use-in-production"  # noqa: S105
+
+ALLOWED_HOSTS: list[str] = env.list(
+    "ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[::1]"]
+)
+CSRF_TRUSTED_ORIGINS: list[str] = env.list("CSRF_TRUSTED_ORIGINS", default=[])
+
+INSTALLED_APPS = [
+    "daphne",
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "rest_framework",
+    "accounts",
+    "flows",
+    "proxy",
+    "benchmarks",
+    "suggestions",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "llmtest.urls"
+ASGI_APPLICATION = "llmtest.asgi.application"
+WSGI_APPLICATION = None
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+DATABASES = {
+    "default": env.db_url(
+        "DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}"
+    ),
+}
+# Reuse connections between requests; each is checked before reuse.
+DATABASES["default"]["CONN_MAX_AGE"] = env.int("DB_CONN_MAX_AGE", default=60)
+DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # The call recorder writes from its own thread while requests read: WAL and a
+    # busy timeout keep SQLite from failing with "database is locked".
+    DATABASES["default"]["OPTIONS"] = {
+        "timeout": 20,
+        "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+        "transaction_mode": "IMMEDIATE",
+    }
+    # Tests serve the gateway from other threads: a file (not the shared in-memory
+    # database) lets them all connect.
+    DATABASES["default"]["TEST"] = {"NAME": str(BASE_DIR / "test_db.sqlite3")}
+
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+]
+
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = "UTC"
+USE_I18N = False
+USE_TZ = True
+
+STATIC_URL = "static/"
+STATIC_ROOT = BASE_DIR / "staticfiles"
+
+# --- Redis, cache and Celery -------------------------------------------------------
+
+REDIS_URL: str = env.str("REDIS_URL", default="")
+
+if REDIS_URL:
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": REDIS_URL,
+        }
+    }
+else:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+
+# Without Redis the same tasks run in the web process (issue-free for one machine).
+CELERY_BROKER_URL = REDIS_URL or "memory://"
+CELERY_RESULT_BACKEND = None
+CELERY_TASK_ALWAYS_EAGER = not REDIS_URL
+CELERY_TASK_ACKS_LATE = True
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_TASK_TIME_LIMIT = 600  # seconds: hard kill of a stuck task
+CELERY_TASK_SOFT_TIME_LIMIT = 540  # seconds: lets the task record its failure
+CELERY_TASK_SERIALIZER = "json"
+CELERY_ACCEPT_CONTENT = ["json"]
+CELERY_TIMEZONE = TIME_ZONE
+
+# --- REST framework ----------------------------------------------------------------
+
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": ["accounts.authentication.ApiKeyAuthentication"],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "EXCEPTION_HANDLER": "llmtest.errors.api_exception_handler",
+    "UNAUTHENTICATED_USER": None,
+}
+
+# --- The gateway ---------------------------------------------------------------------
+
+# Seconds to wait for a provider to connect, and between two reads of its answer.
+UPSTREAM_CONNECT_TIMEOUT_S: float = env.float(
+    "UPSTREAM_CONNECT_TIMEOUT_S", default=10.0
+)
+UPSTREAM_TIMEOUT_S: float = env.float("UPSTREAM_TIMEOUT_S", default=300.0)
+# Bytes: a request body above this gets 413 before anything is forwarded.
+MAX_REQUEST_BYTES: int = env.int("MAX_REQUEST_BYTES", default=20 * 1024 * 1024)
+DATA_UPLOAD_MAX_MEMORY_SIZE = MAX_REQUEST_BYTES
+
+OPENAI_API_KEY: str = env.str("OPENAI_API_KEY", default="")
+OPENAI_BASE_URL: str = env.str("OPENAI_BASE_URL", default="https://api.openai.com/v1")
+ANTHROPIC_API_KEY: str = env.str("ANTHROPIC_API_KEY", default="")
+ANTHROPIC_BASE_URL: str = env.str(
+    "ANTHROPIC_BASE_URL", default="https://api.anthropic.com"
+)
+ANTHROPIC_VERSION: str = env.str("ANTHROPIC_VERSION", default="2023-06-01")
+# OpenAI-compatible providers: "name=base_url,name2=base_url2"; each one's key is read
+# from <NAME>_API_KEY (e.g. GROQ_API_KEY). More can be added in the admin.
+OPENAI_COMPATIBLE_PROVIDERS: dict[str, str] = env.dict(
+    "OPENAI_COMPATIBLE_PROVIDERS", default={}
+)
+# Provider for model ids that no known family claims ("" = refuse them with 400).
+DEFAULT_PROVIDER: str = env.str("DEFAULT_PROVIDER", default="")
+
+# Seconds a process keeps an authenticated key, a balance or the provider table
+# before reading them again. Revocations and top-ups clear the shared cache at once.
+AUTH_CACHE_TTL_S: int = env.int("AUTH_CACHE_TTL_S", default=300)
+CONFIG_CACHE_TTL_S: float = env.float("CONFIG_CACHE_TTL_S", default=5.0)
+# Call records are written in batches off the response path: at most this many
+# milliseconds after the call, or as soon as this many are waiting.
+RECORDER_FLUSH_MS: int = env.int("RECORDER_FLUSH_MS", default=50)
+RECORDER_BATCH_SIZE: int = env.int("RECORDER_BATCH_SIZE", default=500)
+
+# --- Logging -------------------------------------------------------------------------
+
+LOG_LEVEL: str = env.str("LOG_LEVEL", default="INFO")
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {
+        "plain": {
+            "()": "llmtest.logging.SafeFormatter",
+            "format": "%(asctime)s %(levelname)s %(name)s %(message)s",
+        },
+    },
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "root": {"handlers": ["console"], "level": LOG_LEVEL},
+    "loggers": {
+        # Django's request logger prints tracebacks of failed requests; ours log the
+        # error by name instead, so keep it to one line.
+        "django.request": {"level": "ERROR", "propagate": True},
+    },
+}
+
+if not DEBUG:
+    SESSION_COOKIE_SECURE = env.bool("SESSION_COOKIE_SECURE", default=False)
+    CSRF_COOKIE_SECURE = env.bool("CSRF_COOKIE_SECURE", default=False)

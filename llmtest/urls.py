@@ -1,0 +1,20 @@
+from django.contrib import admin
+from django.urls import path
+
+from accounts import api as accounts_api
+from flows import api as flows_api
+from llmtest import health
+from proxy import views as proxy_views
+from suggestions import api as suggestions_api
+
+urlpatterns = [
+    path("admin/", admin.site.urls),
+    path("healthz", health.healthz, name="healthz"),
+    path("v1/chat/completions", proxy_views.chat_completions, name="chat-completions"),
+    path("v1/messages", proxy_views.messages, name="messages"),
+    path("v1/models", proxy_views.models, name="models"),
+    path("api/status", suggestions_api.StatusApi.as_view(), name="api-status"),
+    path("api/flows", flows_api.FlowListApi.as_view(), name="api-flows"),
+    path("api/account", accounts_api.AccountApi.as_view(), name="api-account"),
+    path("api/feedback", accounts_api.FeedbackCreateApi.as_view(), name="api-feedback"),
+]

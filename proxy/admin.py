@@ -1,0 +1,50 @@
+from typing import Any
+
+from django import forms
+from django.contrib import admin
+from django.http import HttpRequest
+
+from proxy.models import PriceOverride, Provider
+
+
+class ProviderForm(forms.ModelForm):
+    api_key = forms.CharField(
+        required=False,
+        widget=forms.PasswordInput(render_value=False),
+        help_text="Stored encrypted and never shown again; leave empty to keep the "
+        "current key.",
+    )
+    clear_api_key = forms.BooleanField(required=False)
+
+    class Meta:
+        model = Provider
+        fields = ["name", "kind", "base_url", "enabled"]
+
+
+@admin.register(Provider)
+class ProviderAdmin(admin.ModelAdmin):
+    form = ProviderForm
+    list_display = ["name", "kind", "base_url", "api_key_hint", "enabled"]
+    list_filter = ["kind", "enabled"]
+    readonly_fields = ["api_key_hint", "created_at"]
+
+    def save_model(
+        self, request: HttpRequest, obj: Provider, form: Any, change: bool
+    ) -> None:
+        if form.cleaned_data.get("clear_api_key"):
+            obj.set_api_key("")
+        elif form.cleaned_data.get("api_key"):
+            obj.set_api_key(form.cleaned_data["api_key"])
+        super().save_model(request, obj, form, change)
+
+
+@admin.register(PriceOverride)
+class PriceOverrideAdmin(admin.ModelAdmin):
+    list_display = [
+        "model",
+        "input_per_mtok",
+        "cached_input_per_mtok",
+        "cache_write_per_mtok",
+        "output_per_mtok",
+    ]
+    search_fields = ["model"]

@@ -1,0 +1,70 @@
+from django.db import models
+from django.utils import timezone
+
+from accounts.models import MONEY
+from proxy import secretbox
+
+
+class Provider(models.Model):
+    """A provider configured in the admin, in addition to those from the environment.
+
+    The key is stored encrypted; only its last characters are ever shown.
+    """
+
+    class Kind(models.TextChoices):
+        OPENAI = "openai", "OpenAI"
+        ANTHROPIC = "anthropic", "Anthropic"
+        OPENAI_COMPATIBLE = "openai_compatible", "OpenAI-compatible"
+
+    name = models.SlugField(
+        max_length=50,
+        unique=True,
+        help_text="Used as the prefix in 'name/model' ids, e.g. 'groq'.",
+    )
+    kind = models.CharField(
+        max_length=20, choices=Kind.choices, default=Kind.OPENAI_COMPATIBLE
+    )
+    base_url = models.URLField(
+        max_length=300, help_text="e.g. https://api.groq.com/openai/v1"
+    )
+    api_key_encrypted = models.TextField(blank=True, editable=False)
+    api_key_hint = models.CharField(max_length=10, blank=True, editable=False)
+    enabled = models.BooleanField(default=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def set_api_key(self, plain: str) -> None:
+        self.api_key_encrypted = secretbox.encrypt(plain) if plain else ""
+        self.api_key_hint = secretbox.hint(plain) if plain else ""
+
+    def get_api_key(self) -> str:
+        return secretbox.decrypt(self.api_key_encrypted)
+
+
+class PriceOverride(models.Model):
+    """An operator's price for a model (USD per million tokens); wins over the catalog.
+
+    Empty cached-input and cache-write prices mean "charged at the input price".
+    """
+
+    model = models.CharField(
+        max_length=200,
+        unique=True,
+        help_text="Model id as served, with or without the provider prefix.",
+    )
+    input_per_mtok = models.DecimalField(**MONEY)
+    cached_input_per_mtok = models.DecimalField(**MONEY, null=True, blank=True)
+    cache_write_per_mtok = models.DecimalField(**MONEY, null=True, blank=True)
+    output_per_mtok = models.DecimalField(**MONEY)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["model"]
+
+    def __str__(self) -> str:
+        return self.model

@@ -1,0 +1,188 @@
+"""The provider registry: which provider serves a model id, and at what price.
+
+Providers come from the environment (OpenAI, Anthropic and any OpenAI-compatible ones
+named in OPENAI_COMPATIBLE_PROVIDERS) and from the admin; price overrides from the
+admin. Both tables are read into one snapshot that each process keeps for
+CONFIG_CACHE_TTL_S seconds, so the hot path reads no table.
+"""
+
+import os
+import time
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from asgiref.sync import sync_to_async
+from django.conf import settings
+from genai_prices.data_snapshot import get_snapshot
+
+from llmtest.errors import GatewayError
+from proxy.models import PriceOverride, Provider
+from proxy.pricing import Rates, TokenUsage, catalog_cost, cost_from_rates
+
+# Model id prefixes that belong to a provider without naming it.
+_OPENAI_FAMILIES = ("gpt-", "o1", "o3", "o4", "chatgpt-", "text-embedding-", "davinci")
+_ANTHROPIC_FAMILIES = ("claude-",)
+
+
+@dataclass(frozen=True, slots=True)
+class ProviderConfig:
+    name: str
+    kind: str
+    base_url: str
+    api_key: str = field(repr=False)
+
+    @property
+    def speaks_openai(self) -> bool:
+        return self.kind != Provider.Kind.ANTHROPIC
+
+    @property
+    def catalog_name(self) -> str:
+        """The name the pricing catalog knows this provider by."""
+        return self.kind if self.kind != Provider.Kind.OPENAI_COMPATIBLE else self.name
+
+
+@dataclass(frozen=True, slots=True)
+class Resolved:
+    provider: ProviderConfig
+    model: str  # the id the provider itself knows, without our prefix
+
+
+@dataclass(frozen=True, slots=True)
+class Snapshot:
+    providers: dict[str, ProviderConfig]
+    overrides: dict[str, Rates]
+    loaded_at: float
+
+    def resolve(self, model: str) -> Resolved:
+        """Pick the provider for a model id. Raises GatewayError(400) when none fits."""
+        prefix, slash, rest = model.partition("/")
+        if slash and prefix in self.providers and rest:
+            return Resolved(self.providers[prefix], rest)
+        name = _family_provider(model) or settings.DEFAULT_PROVIDER
+        if name and name in self.providers:
+            return Resolved(self.providers[name], model)
+        raise GatewayError(
+            400,
+            f"No configured provider serves the model '{model}'. Use 'provider/model' "
+            "with a configured provider name.",
+            param="model",
+            code="model_not_found",
+        )
+
+    def price(self, resolved: Resolved, usage: TokenUsage) -> Decimal | None:
+        """Exact cost of a call: an operator's override first, then the catalog."""
+        qualified = f"{resolved.provider.name}/{resolved.model}"
+        rates = self.overrides.get(qualified) or self.overrides.get(resolved.model)
+        if rates is not None:
+            return cost_from_rates(usage, rates)
+        return catalog_cost(resolved.model, usage, resolved.provider.catalog_name)
+
+
+def _family_provider(model: str) -> str | None:
+    if model.startswith(_ANTHROPIC_FAMILIES):
+        return "anthropic"
+    if model.startswith(_OPENAI_FAMILIES):
+        return "openai"
+    return None
+
+
+def _env_providers() -> dict[str, ProviderConfig]:
+    providers = {
+        "openai": ProviderConfig(
+            "openai",
+            Provider.Kind.OPENAI,
+            settings.OPENAI_BASE_URL,
+            settings.OPENAI_API_KEY,
+        ),
+        "anthropic": ProviderConfig(
+            "anthropic",
+            Provider.Kind.ANTHROPIC,
+            settings.ANTHROPIC_BASE_URL,
+            settings.ANTHROPIC_API_KEY,
+        ),
+    }
+    for name, base_url in settings.OPENAI_COMPATIBLE_PROVIDERS.items():
+        key = _env_key(name)
+        providers[name] = ProviderConfig(
+            name, Provider.Kind.OPENAI_COMPATIBLE, base_url, key
+        )
+    return providers
+
+
+def _env_key(name: str) -> str:
+    variable = name.upper().replace("-", "_") + "_API_KEY"
+    return os.environ.get(variable, "")
+
+
+def _load() -> Snapshot:
+    providers = _env_providers()
+    for row in Provider.objects.filter(enabled=True):
+        providers[row.name] = ProviderConfig(
+            row.name, row.kind, row.base_url, row.get_api_key()
+        )
+    overrides = {
+        row.model: Rates(
+            input=row.input_per_mtok,
+            output=row.output_per_mtok,
+            cached_input=row.cached_input_per_mtok,
+            cache_write=row.cache_write_per_mtok,
+        )
+        for row in PriceOverride.objects.all()
+    }
+    return Snapshot(providers, overrides, time.monotonic())
+
+
+_snapshot: Snapshot | None = None
+
+
+def _fresh() -> Snapshot | None:
+    if _snapshot is None:
+        return None
+    if time.monotonic() - _snapshot.loaded_at > settings.CONFIG_CACHE_TTL_S:
+        return None
+    return _snapshot
+
+
+def snapshot() -> Snapshot:
+    global _snapshot
+    current = _fresh()
+    if current is None:
+        current = _snapshot = _load()
+    return current
+
+
+async def asnapshot() -> Snapshot:
+    global _snapshot
+    current = _fresh()
+    if current is None:
+        current = _snapshot = await sync_to_async(_load)()
+    return current
+
+
+def invalidate() -> None:
+    """Forget the snapshot in this process (other processes refresh within the TTL)."""
+    global _snapshot
+    _snapshot = None
+
+
+def servable_models(snapshot: Snapshot) -> list[tuple[str, str]]:
+    """(model id, provider) pairs the gateway can serve right now.
+
+    The catalog's models of each configured provider that has a key (or needs none),
+    plus every model an operator priced. Bare ids for OpenAI and Anthropic, since
+    their families resolve without a prefix; `provider/model` for the others.
+    """
+    catalog = {provider.id: provider for provider in get_snapshot().providers}
+    served: dict[str, str] = {}
+    for config in snapshot.providers.values():
+        if config.kind != Provider.Kind.OPENAI_COMPATIBLE and not config.api_key:
+            continue
+        entry = catalog.get(config.catalog_name)
+        for model in entry.models if entry else []:
+            bare = config.name in ("openai", "anthropic")
+            model_id = model.id if bare else f"{config.name}/{model.id}"
+            served.setdefault(model_id, config.name)
+    for model_id in snapshot.overrides:
+        owner = model_id.partition("/")[0] if "/" in model_id else "gateway"
+        served.setdefault(model_id, owner)
+    return sorted(served.items())

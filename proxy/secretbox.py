@@ -1,0 +1,42 @@
+"""Encrypts provider keys stored in the database (Fernet, key derived from SECRET_KEY).
+
+Rotating SECRET_KEY makes stored provider keys unreadable: they must be entered again.
+"""
+
+import base64
+from functools import cache
+
+from cryptography.fernet import Fernet, InvalidToken
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+from django.conf import settings
+
+# Domain separation, so this key differs from anything else derived from SECRET_KEY.
+_INFO = b"llmtest provider keys v1"
+
+
+@cache
+def _fernet(secret_key: str) -> Fernet:
+    derived = HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=_INFO).derive(
+        secret_key.encode()
+    )
+    return Fernet(base64.urlsafe_b64encode(derived))
+
+
+def encrypt(plain: str) -> str:
+    return _fernet(settings.SECRET_KEY).encrypt(plain.encode()).decode()
+
+
+def decrypt(token: str) -> str:
+    """The plain text; an empty string when the token cannot be read."""
+    if not token:
+        return ""
+    try:
+        return _fernet(settings.SECRET_KEY).decrypt(token.encode()).decode()
+    except InvalidToken:
+        return ""
+
+
+def hint(plain: str) -> str:
+    """What may be shown of a key: its last four characters."""
+    return f"…{plain[-4:]}" if len(plain) >= 8 else "…"

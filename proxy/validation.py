@@ -1,0 +1,114 @@
+"""Checks on a proxied request, before anything goes upstream.
+
+Only what the gateway itself needs is checked; every other field passes through to
+the provider untouched.
+"""
+
+import json
+import re
+from typing import Any
+
+from django.conf import settings
+from django.core.exceptions import RequestDataTooBig
+from django.http import HttpRequest
+from django.http.request import RawPostDataException
+
+from flows.models import FLOW_NAME_PATTERN
+from llmtest.errors import GatewayError
+
+DEFAULT_FLOW = "default"
+_FLOW_NAME = re.compile(FLOW_NAME_PATTERN)
+# Roles each API accepts in `messages`.
+CHAT_ROLES = frozenset({"system", "developer", "user", "assistant", "tool", "function"})
+MESSAGES_ROLES = frozenset({"user", "assistant"})
+
+
+def flow_name(request: HttpRequest) -> str:
+    name = request.headers.get("x-flow", "").strip()
+    if not name:
+        return DEFAULT_FLOW
+    if not _FLOW_NAME.match(name):
+        raise GatewayError(
+            400,
+            "X-Flow must be 1-100 characters: letters, digits and . _ : / - "
+            "(starting with a letter or digit).",
+            param="X-Flow",
+            code="invalid_flow",
+        )
+    return name
+
+
+def json_body(request: HttpRequest) -> dict[str, Any]:
+    """The request's JSON object. 413 when too large, 400 when not a JSON object."""
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > settings.MAX_REQUEST_BYTES:
+        raise _too_large()
+    try:
+        raw = request.body
+    except (RequestDataTooBig, RawPostDataException) as error:
+        raise _too_large() from error
+    try:
+        body = json.loads(raw)
+    except (ValueError, UnicodeDecodeError) as error:
+        raise GatewayError(400, "The request body is not valid JSON.") from error
+    if not isinstance(body, dict):
+        raise GatewayError(400, "The request body must be a JSON object.")
+    return body
+
+
+def _too_large() -> GatewayError:
+    limit = settings.MAX_REQUEST_BYTES
+    return GatewayError(413, f"The request body is larger than {limit} bytes.")
+
+
+def check_chat(body: dict[str, Any]) -> None:
+    _check_model(body)
+    _check_messages(body, CHAT_ROLES)
+    _check_stream(body)
+
+
+def check_messages(body: dict[str, Any]) -> None:
+    _check_model(body)
+    _check_messages(body, MESSAGES_ROLES)
+    _check_stream(body)
+    max_tokens = body.get("max_tokens")
+    if (
+        not isinstance(max_tokens, int)
+        or isinstance(max_tokens, bool)
+        or max_tokens < 1
+    ):
+        raise GatewayError(
+            400, "max_tokens is required: a positive integer.", param="max_tokens"
+        )
+
+
+def _check_model(body: dict[str, Any]) -> None:
+    model = body.get("model")
+    if not isinstance(model, str) or not model.strip():
+        raise GatewayError(400, "model is required: a model id string.", param="model")
+
+
+def _check_messages(body: dict[str, Any], roles: frozenset[str]) -> None:
+    messages = body.get("messages")
+    if not isinstance(messages, list) or not messages:
+        raise GatewayError(
+            400, "messages is required: a non-empty array.", param="messages"
+        )
+    for index, message in enumerate(messages):
+        if not isinstance(message, dict):
+            raise GatewayError(
+                400, f"messages[{index}] must be an object.", param=f"messages[{index}]"
+            )
+        role = message.get("role")
+        if role not in roles:
+            allowed = ", ".join(sorted(roles))
+            raise GatewayError(
+                400,
+                f"messages[{index}].role must be one of: {allowed}.",
+                param=f"messages[{index}].role",
+            )
+
+
+def _check_stream(body: dict[str, Any]) -> None:
+    if "stream" in body and not isinstance(body["stream"], bool | None):
+        raise GatewayError(400, "stream must be true or false.", param="stream")

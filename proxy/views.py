@@ -1,0 +1,94 @@
+"""The OpenAI- and Anthropic-compatible endpoints under /v1/.
+
+These are plain async Django views rather than DRF views: they sit on the hot path,
+and DRF's request handling is synchronous.
+"""
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from functools import wraps
+
+from django.http import HttpRequest, HttpResponse, JsonResponse, StreamingHttpResponse
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_GET, require_POST
+
+from accounts import services as accounts
+from accounts.keycache import KeyIdentity
+from llmtest.errors import GatewayError
+from proxy import providers, relay, validation
+
+AsyncView = Callable[..., Awaitable[HttpResponse | StreamingHttpResponse]]
+
+
+def _gateway_errors(view: AsyncView) -> AsyncView:
+    @wraps(view)
+    async def wrapper(
+        request: HttpRequest, *args: object
+    ) -> HttpResponse | StreamingHttpResponse:
+        try:
+            return await view(request, *args)
+        except GatewayError as error:
+            return error.response()
+
+    return wrapper
+
+
+async def _identity(request: HttpRequest) -> KeyIdentity:
+    raw = accounts.key_from_headers(
+        request.headers.get("authorization"), request.headers.get("x-api-key")
+    )
+    return await accounts.aauthenticate(raw)
+
+
+async def _proxied(
+    request: HttpRequest, api: str
+) -> HttpResponse | StreamingHttpResponse:
+    identity = await _identity(request)
+    flow = validation.flow_name(request)
+    body = validation.json_body(request)
+    if api == relay.CHAT:
+        validation.check_chat(body)
+    else:
+        validation.check_messages(body)
+
+    snapshot, _ = await asyncio.gather(
+        providers.asnapshot(), accounts.aensure_credits(identity.account_id)
+    )
+    exchange = relay.Exchange(
+        identity=identity,
+        flow=flow,
+        api=api,
+        body=body,
+        resolved=snapshot.resolve(body["model"]),
+        snapshot=snapshot,
+        client_headers={k.lower(): v for k, v in request.headers.items()},
+    )
+    return await relay.forward(exchange)
+
+
+@csrf_exempt
+@require_POST
+@_gateway_errors
+async def chat_completions(
+    request: HttpRequest,
+) -> HttpResponse | StreamingHttpResponse:
+    return await _proxied(request, relay.CHAT)
+
+
+@csrf_exempt
+@require_POST
+@_gateway_errors
+async def messages(request: HttpRequest) -> HttpResponse | StreamingHttpResponse:
+    return await _proxied(request, relay.MESSAGES)
+
+
+@require_GET
+@_gateway_errors
+async def models(request: HttpRequest) -> HttpResponse:
+    await _identity(request)
+    snapshot = await providers.asnapshot()
+    data = [
+        {"id": model_id, "object": "model", "created": 0, "owned_by": owner}
+        for model_id, owner in providers.servable_models(snapshot)
+    ]
+    return JsonResponse({"object": "list", "data": data})

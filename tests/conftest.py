@@ -1,0 +1,66 @@
+from collections.abc import Iterator
+from decimal import Decimal
+from typing import Any
+
+import pytest
+
+from accounts import keycache
+from accounts.models import Account
+from flows import recorder
+from proxy import providers
+from tests.factories import AccountFactory, api_key_for
+from tests.gateway import GatewayServer, running_gateway
+
+pytest_plugins = ["tests.fakes.fixtures"]
+
+
+@pytest.fixture(autouse=True)
+def _fresh_caches() -> Iterator[None]:
+    """Each test starts with empty key/balance caches and a fresh provider table."""
+    keycache.reset()
+    providers.invalidate()
+    recorder.forget_flows()
+    yield
+    keycache.reset()
+    providers.invalidate()
+
+
+@pytest.fixture(scope="session")
+def gateway_server(django_db_blocker: Any) -> Iterator[GatewayServer]:
+    with django_db_blocker.unblock(), running_gateway() as server:
+        yield server
+
+
+@pytest.fixture
+def gateway(
+    gateway_server: GatewayServer,
+    transactional_db: None,
+    settings: Any,
+    fake_openai: Any,
+    fake_anthropic: Any,
+) -> Iterator[GatewayServer]:
+    """The live gateway, wired to the fake OpenAI and Anthropic providers."""
+    settings.OPENAI_BASE_URL = fake_openai.base_url
+    settings.OPENAI_API_KEY = "sk-test-openai-provider-key-0000"
+    settings.ANTHROPIC_BASE_URL = fake_anthropic.base_url
+    settings.ANTHROPIC_API_KEY = "sk-ant-test-anthropic-provider-key-0000"
+    settings.OPENAI_COMPATIBLE_PROVIDERS = {"local": fake_openai.base_url}
+    providers.invalidate()
+    yield gateway_server
+    # Written before the test database is emptied, so no write lands after it.
+    settle()
+
+
+@pytest.fixture
+def account(transactional_db: None) -> Account:
+    return AccountFactory(credits=Decimal("10"))
+
+
+@pytest.fixture
+def api_key(account: Account) -> str:
+    return api_key_for(account)
+
+
+def settle() -> None:
+    """Wait until every call the gateway finished is written."""
+    assert recorder.flush(timeout=10), "call records were not written in time"
