@@ -25,7 +25,7 @@ class ApiKeyInline(admin.TabularInline):
 class CreditEntryInline(admin.TabularInline):
     model = CreditEntry
     fields = ["created_at", "kind", "amount_usd", "note", "call_id"]
-    readonly_fields = fields
+    readonly_fields = ["created_at", "kind", "amount_usd", "note", "call_id"]
     extra = 0
     can_delete = False
     max_num = 0

@@ -3,6 +3,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts import serializers
+from accounts.authentication import request_account, request_identity
 from accounts.models import Feedback
 
 
@@ -10,12 +11,12 @@ class AccountApi(APIView):
     """GET /api/account: the caller's account, with the key used shown masked."""
 
     def get(self, request: Request) -> Response:
-        account = request.user
+        account = request_account(request)
         data = {
             "email": account.email,
             "credits_usd": account.credits_usd,
             "total_spent": account.total_spent,
-            "api_key": request.auth.masked,
+            "api_key": request_identity(request).masked,
             "created_at": account.created_at,
         }
         return Response(serializers.AccountOutputSerializer(data).data)
@@ -29,7 +30,7 @@ class FeedbackCreateApi(APIView):
         incoming.is_valid(raise_exception=True)
 
         feedback = Feedback.objects.create(
-            account=request.user, **incoming.validated_data
+            account=request_account(request), **incoming.validated_data
         )
 
         return Response(serializers.FeedbackOutputSerializer(feedback).data, status=201)

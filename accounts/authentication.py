@@ -1,5 +1,7 @@
 """DRF authentication with gateway keys (`Bearer llmt_…` or `x-api-key`)."""
 
+from typing import cast
+
 from rest_framework.authentication import BaseAuthentication
 from rest_framework.request import Request
 
@@ -25,3 +27,13 @@ class ApiKeyAuthentication(BaseAuthentication):
     def authenticate_header(self, request: Request) -> str:
         # A value here makes DRF answer 401 rather than 403 to unauthenticated calls.
         return 'Bearer realm="api"'
+
+
+def request_account(request: Request) -> Account:
+    """The account an API request authenticated as (views behind IsAuthenticated)."""
+    return cast(Account, request.user)
+
+
+def request_identity(request: Request) -> KeyIdentity:
+    """The key an API request authenticated with."""
+    return cast(KeyIdentity, request.auth)

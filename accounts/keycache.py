@@ -12,7 +12,7 @@ import threading
 import time
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any
+from typing import Any, cast
 
 from django.conf import settings
 
@@ -89,8 +89,7 @@ class _RedisStore:
         return client
 
     def get(self, key: str) -> str | None:
-        value: str | None = self._sync.get(key)
-        return value
+        return cast(str | None, self._sync.get(key))
 
     def set(self, key: str, value: str, ttl: float) -> None:
         self._sync.set(key, value, ex=max(1, int(ttl)))

@@ -1,11 +1,16 @@
 import hashlib
 from decimal import Decimal
+from typing import Any
 
 from django.db import models
 from django.utils import timezone
 
-# USD amounts keep 10 decimal places: a single cheap call can cost well under a cent.
-MONEY = {"max_digits": 20, "decimal_places": 10}
+
+def money_field(**options: Any) -> models.DecimalField:
+    """A USD amount. 10 decimal places: one cheap call can cost well under a cent."""
+    return models.DecimalField(max_digits=20, decimal_places=10, **options)
+
+
 KEY_PREFIX = "llmt_"
 
 
@@ -25,8 +30,8 @@ class Account(models.Model):
     """
 
     email = models.EmailField(unique=True)
-    credits_usd = models.DecimalField(**MONEY, default=Decimal(0))
-    total_spent = models.DecimalField(**MONEY, default=Decimal(0))
+    credits_usd = money_field(default=Decimal(0))
+    total_spent = money_field(default=Decimal(0))
     created_at = models.DateTimeField(default=timezone.now)
 
     # DRF checks `request.user.is_authenticated`; an account found by key is.
@@ -76,7 +81,7 @@ class CreditEntry(models.Model):
     )
     kind = models.CharField(max_length=20, choices=Kind.choices)
     # Signed: positive adds credits, negative takes them.
-    amount_usd = models.DecimalField(**MONEY)
+    amount_usd = money_field()
     # The call a charge is for; unique so that a call is never charged twice.
     call_id = models.UUIDField(null=True, blank=True, unique=True)
     note = models.CharField(max_length=200, blank=True)

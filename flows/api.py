@@ -3,6 +3,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from accounts.authentication import request_account
 from flows import selectors
 
 
@@ -16,7 +17,7 @@ class FlowStatsOutputSerializer(serializers.Serializer):
     )
     p50_latency_ms = serializers.FloatField()
     p95_latency_ms = serializers.FloatField()
-    errors = serializers.IntegerField()
+    failed_calls = serializers.IntegerField()
     unpriced_calls = serializers.IntegerField()
     input_tokens = serializers.IntegerField()
     output_tokens = serializers.IntegerField()
@@ -27,5 +28,5 @@ class FlowListApi(APIView):
     """GET /api/flows: one row per flow and model, with latency and exact cost."""
 
     def get(self, request: Request) -> Response:
-        rows = selectors.flow_model_stats(request.user.pk)
+        rows = selectors.flow_model_stats(request_account(request).pk)
         return Response(FlowStatsOutputSerializer(rows, many=True).data)

@@ -3,7 +3,7 @@ import uuid
 from django.db import models
 from django.utils import timezone
 
-from accounts.models import MONEY, Account
+from accounts.models import Account, money_field
 
 # A flow name as it may appear in the X-Flow header.
 FLOW_NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.:/-]{0,99}$"
@@ -67,7 +67,7 @@ class Call(models.Model):
     reasoning_tokens = models.PositiveIntegerField(default=0)
     latency_ms = models.FloatField()
     ttft_ms = models.FloatField(null=True, blank=True)
-    cost_usd = models.DecimalField(**MONEY, null=True, blank=True)
+    cost_usd = money_field(null=True, blank=True)
     priced = models.BooleanField(default=False)
     created_at = models.DateTimeField(default=timezone.now)
 

@@ -14,6 +14,7 @@ import threading
 import time
 import uuid
 from dataclasses import asdict, dataclass, field
+from datetime import datetime
 from decimal import Decimal
 
 from django.conf import settings
@@ -55,7 +56,7 @@ class CallRecord:
     ttft_ms: float | None = None
     cost_usd: Decimal | None = None
     priced: bool = False
-    created_at: "timezone.datetime" = field(default_factory=timezone.now)
+    created_at: datetime = field(default_factory=timezone.now)
 
 
 class _Recorder:

@@ -27,7 +27,7 @@ class FlowModelStats:
     p50_latency_ms: float
     p95_latency_ms: float
     total_cost_usd: Decimal
-    errors: int
+    failed_calls: int
     unpriced_calls: int
     input_tokens: int
     output_tokens: int
@@ -57,7 +57,7 @@ def flow_model_stats(account_id: int) -> list[FlowModelStats]:
         .annotate(
             calls=Count("id"),
             total_cost=Sum("cost_usd"),
-            errors=Count("id", filter=~Q(outcome=Call.Outcome.OK)),
+            failed=Count("id", filter=~Q(outcome=Call.Outcome.OK)),
             unpriced=Count("id", filter=Q(priced=False)),
             input_tokens=Sum("input_tokens"),
             output_tokens=Sum("output_tokens"),
@@ -91,7 +91,7 @@ def _stats_row(
         p50_latency_ms=percentile(values, 50),
         p95_latency_ms=percentile(values, 95),
         total_cost_usd=group["total_cost"] or Decimal(0),
-        errors=group["errors"],
+        failed_calls=group["failed"],
         unpriced_calls=group["unpriced"],
         input_tokens=group["input_tokens"] or 0,
         output_tokens=group["output_tokens"] or 0,

@@ -1,7 +1,7 @@
 from django.db import models
 from django.utils import timezone
 
-from accounts.models import MONEY
+from accounts.models import money_field
 from proxy import secretbox
 
 
@@ -57,10 +57,10 @@ class PriceOverride(models.Model):
         unique=True,
         help_text="Model id as served, with or without the provider prefix.",
     )
-    input_per_mtok = models.DecimalField(**MONEY)
-    cached_input_per_mtok = models.DecimalField(**MONEY, null=True, blank=True)
-    cache_write_per_mtok = models.DecimalField(**MONEY, null=True, blank=True)
-    output_per_mtok = models.DecimalField(**MONEY)
+    input_per_mtok = money_field()
+    cached_input_per_mtok = money_field(null=True, blank=True)
+    cache_write_per_mtok = money_field(null=True, blank=True)
+    output_per_mtok = money_field()
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:

@@ -7,6 +7,7 @@ and DRF's request handling is synchronous.
 import asyncio
 from collections.abc import Awaitable, Callable
 from functools import wraps
+from typing import Any
 
 from django.http import HttpRequest, HttpResponse, JsonResponse, StreamingHttpResponse
 from django.views.decorators.csrf import csrf_exempt
@@ -16,11 +17,14 @@ from accounts import services as accounts
 from accounts.keycache import KeyIdentity
 from llmtest.errors import GatewayError
 from proxy import providers, relay, validation
+from proxy.translate import TranslationError
 
 AsyncView = Callable[..., Awaitable[HttpResponse | StreamingHttpResponse]]
 
 
-def _gateway_errors(view: AsyncView) -> AsyncView:
+def _gateway_errors(view: AsyncView) -> Any:
+    """Render GatewayError in the error shape. Typed Any: URL patterns want a view."""
+
     @wraps(view)
     async def wrapper(
         request: HttpRequest, *args: object
@@ -29,6 +33,8 @@ def _gateway_errors(view: AsyncView) -> AsyncView:
             return await view(request, *args)
         except GatewayError as error:
             return error.response()
+        except TranslationError as error:
+            return GatewayError(400, str(error), code="untranslatable").response()
 
     return wrapper
 

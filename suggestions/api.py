@@ -3,6 +3,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from accounts.authentication import request_account
 from flows import selectors as flow_selectors
 from suggestions import selectors
 
@@ -20,11 +21,12 @@ class StatusApi(APIView):
     """GET /api/status: the caller's flows, calls, spend and waiting suggestions."""
 
     def get(self, request: Request) -> Response:
-        activity = flow_selectors.account_activity(request.user.pk)
+        account = request_account(request)
+        activity = flow_selectors.account_activity(account.pk)
         data = {
             "flows": activity.flows,
             "calls": activity.calls,
             "spend": activity.spend,
-            "pendingSuggestions": selectors.pending_count(request.user.pk),
+            "pendingSuggestions": selectors.pending_count(account.pk),
         }
         return Response(StatusOutputSerializer(data).data)

@@ -10,6 +10,7 @@ from flows.models import Call, Flow
 class AccountFactory(factory.django.DjangoModelFactory):
     class Meta:
         model = Account
+        skip_postgeneration_save = True
 
     email = factory.Sequence(lambda n: f"team{n}@example.com")
 
