@@ -25,7 +25,6 @@ import signal
 import subprocess
 import time
 from dataclasses import dataclass
-from decimal import Decimal
 from pathlib import Path
 
 import aiohttp

@@ -9,6 +9,7 @@ loop, as the gateway would use it: one request at a time (latency) and 64 at onc
 
 import argparse
 import asyncio
+import functools
 import json
 import statistics
 import time
@@ -80,10 +81,9 @@ async def _run(url: str, requests: int) -> None:
     for mode, body in (("json", BODY), ("stream", STREAM_BODY)):
         for concurrency in (1, 64):
             for name, call in clients.items():
-                await _measure(lambda call=call: call(body), 200, concurrency)  # warm
-                latencies, rate = await _measure(
-                    lambda call=call: call(body), requests, concurrency
-                )
+                one = functools.partial(call, body)
+                await _measure(one, 200, concurrency)  # warm-up, not counted
+                latencies, rate = await _measure(one, requests, concurrency)
                 print(
                     f"{name:8} {mode:7} {concurrency:>4} "
                     f"{statistics.median(latencies):8.3f} "
