@@ -45,7 +45,9 @@ class ProxyHandler(ASGIHandler):
         self._view_middleware: list[Any] = []
         self._template_response_middleware: list[Any] = []
         self._exception_middleware: list[Any] = []
-        self._middleware_chain = convert_exception_to_response(self._get_response_async)
+        # The chain Django itself builds when MIDDLEWARE is empty.
+        view_caller = self._get_response_async  # type: ignore[attr-defined]
+        self._middleware_chain = convert_exception_to_response(view_caller)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         await self.handle(scope, receive, send)
