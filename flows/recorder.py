@@ -3,8 +3,8 @@
 The proxy hands each finished call to `record()`, which only puts it on a queue. A
 background thread takes what is waiting every RECORDER_FLUSH_MS milliseconds (or as
 soon as RECORDER_BATCH_SIZE are waiting) and writes the calls, their ledger rows and
-the balance updates in one transaction. `drain()` empties the queue before a worker
-exits: the ASGI lifespan shutdown calls it, and so does `atexit`.
+the balance updates in one transaction. `drain()` makes it write at once and waits:
+the ASGI lifespan shutdown calls it before a worker exits, and so does `atexit`.
 """
 
 import atexit
@@ -16,6 +16,7 @@ import uuid
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from decimal import Decimal
+from typing import cast
 
 from django.conf import settings
 from django.db import close_old_connections, transaction
@@ -28,6 +29,8 @@ logger = logging.getLogger(__name__)
 
 # Seconds to wait between retries of a batch whose transaction failed.
 _RETRY_DELAY_S = 0.5
+# Put on the queue to make the writer write what it holds without waiting.
+_FLUSH_NOW = object()
 # Times a batch is retried before its calls are given up on (and logged by id).
 _MAX_ATTEMPTS = 5
 
@@ -61,7 +64,7 @@ class CallRecord:
 
 class _Recorder:
     def __init__(self) -> None:
-        self._queue: queue.SimpleQueue[CallRecord] = queue.SimpleQueue()
+        self._queue: queue.SimpleQueue[CallRecord | object] = queue.SimpleQueue()
         self._thread: threading.Thread | None = None
         self._lock = threading.Lock()
         self._flows: dict[tuple[int, str], int] = {}
@@ -87,24 +90,25 @@ class _Recorder:
 
     def _run(self) -> None:
         while True:
-            batch = self._take_batch(block=True)
-            self._write(batch)
+            batch = self._take_batch()
+            if batch:
+                self._write(batch)
             close_old_connections()
 
-    def _take_batch(self, block: bool) -> list[CallRecord]:
+    def _take_batch(self) -> list[CallRecord]:
+        """Wait for a call, then gather more until the flush interval or the batch
+        size is reached, or a flush is asked for."""
         batch: list[CallRecord] = []
-        try:
-            batch.append(self._queue.get(block=block))
-        except queue.Empty:
-            return batch
+        item = self._queue.get()
         deadline = time.monotonic() + settings.RECORDER_FLUSH_MS / 1000
-        while len(batch) < settings.RECORDER_BATCH_SIZE:
+        while item is not _FLUSH_NOW:
+            batch.append(cast(CallRecord, item))
             remaining = deadline - time.monotonic()
-            try:
-                batch.append(self._queue.get(timeout=max(remaining, 0.0001)))
-            except queue.Empty:
+            if len(batch) >= settings.RECORDER_BATCH_SIZE or remaining <= 0:
                 break
-            if remaining <= 0:
+            try:
+                item = self._queue.get(timeout=remaining)
+            except queue.Empty:
                 break
         return batch
 
@@ -161,14 +165,11 @@ class _Recorder:
         """Drop the flow-id cache (tests that delete flows between runs)."""
         self._flows.clear()
 
-    def drain(self) -> None:
-        """Write what is queued from the calling thread (used at shutdown)."""
-        while True:
-            batch = self._take_batch(block=False)
-            if not batch:
-                break
-            self._write(batch)
-        self.flush(timeout=10.0)
+    def drain(self, timeout: float = 30.0) -> bool:
+        """Write everything waiting now, and wait for it (used at shutdown)."""
+        if self._thread is not None and self._thread.is_alive():
+            self._queue.put(_FLUSH_NOW)
+        return self.flush(timeout)
 
 
 _recorder = _Recorder()

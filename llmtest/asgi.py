@@ -9,6 +9,7 @@ On shutdown the call recorder writes what it still holds, so a worker that is
 stopped gracefully loses no call record.
 """
 
+import asyncio
 import os
 from typing import Any
 
@@ -72,6 +73,7 @@ async def _lifespan(receive: Receive, send: Send) -> None:
             await send({"type": "lifespan.startup.complete"})
         elif message["type"] == "lifespan.shutdown":
             await upstream.close_sessions()
-            recorder.drain()
+            # Blocks until written: off the loop, which may still finish streams.
+            await asyncio.to_thread(recorder.drain)
             await send({"type": "lifespan.shutdown.complete"})
             return
