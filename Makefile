@@ -25,7 +25,11 @@ run: $(VENV)/.installed
 	DEBUG=$${DEBUG:-true} $(BIN)/python manage.py runserver $(HOST):$(PORT)
 
 # Production-style serving: uvicorn with worker processes (set SECRET_KEY first).
+# Several workers share revocations and balances only through Redis.
 serve: $(VENV)/.installed
+	@if [ "$${WORKERS:-2}" -gt 1 ] && [ -z "$$REDIS_URL" ]; then \
+		echo "make serve: set REDIS_URL to run more than one worker (or WORKERS=1)"; \
+		exit 2; fi
 	$(BIN)/python manage.py migrate --noinput
 	$(BIN)/uvicorn llmtest.asgi:application --host $(HOST) --port $(PORT) \
 		--workers $${WORKERS:-2} --no-access-log --loop uvloop --http httptools

@@ -4,10 +4,15 @@ from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
+from django.urls import reverse
+from django.utils.html import format_html, format_html_join
 
 from accounts import services
 from accounts.forms import CreditChangeForm
 from accounts.models import Account, ApiKey, CreditEntry, Feedback
+
+# Newest ledger rows shown on an account's page; the rest are a link away.
+_RECENT_LEDGER_ROWS = 20
 
 
 class ApiKeyInline(admin.TabularInline):
@@ -22,23 +27,42 @@ class ApiKeyInline(admin.TabularInline):
         return False
 
 
-class CreditEntryInline(admin.TabularInline):
-    model = CreditEntry
-    fields = ["created_at", "kind", "amount_usd", "note", "call_id"]
-    readonly_fields = ["created_at", "kind", "amount_usd", "note", "call_id"]
-    extra = 0
-    can_delete = False
-    max_num = 0
-    ordering = ["-created_at", "-id"]
-
-
 @admin.register(Account)
 class AccountAdmin(admin.ModelAdmin):
     list_display = ["email", "credits_usd", "total_spent", "created_at"]
     search_fields = ["email"]
-    readonly_fields = ["credits_usd", "total_spent", "created_at"]
-    inlines = [ApiKeyInline, CreditEntryInline]
+    readonly_fields = ["credits_usd", "total_spent", "created_at", "recent_ledger"]
+    # Every charged call is a ledger row, so the ledger is not an inline: a busy
+    # account's page would render (and on save, validate) millions of rows.
+    inlines = [ApiKeyInline]
     actions = ["change_credits", "create_key"]
+
+    @admin.display(description="Ledger")
+    def recent_ledger(self, account: Account) -> str:
+        if account.pk is None:
+            return "—"
+        entries = account.ledger.order_by("-created_at", "-id")[:_RECENT_LEDGER_ROWS]
+        rows = format_html_join(
+            "",
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            (
+                (
+                    entry.created_at,
+                    entry.get_kind_display(),
+                    entry.amount_usd,
+                    entry.note,
+                )
+                for entry in entries
+            ),
+        )
+        everything = reverse("admin:accounts_creditentry_changelist")
+        return format_html(
+            '<table>{}</table><p><a href="{}?account__id__exact={}">'
+            "All ledger entries</a></p>",
+            rows,
+            everything,
+            account.pk,
+        )
 
     @admin.action(description="Add or adjust credits (writes a ledger row)")
     def change_credits(
@@ -82,6 +106,7 @@ class AccountAdmin(admin.ModelAdmin):
 @admin.register(ApiKey)
 class ApiKeyAdmin(admin.ModelAdmin):
     list_display = ["masked", "account", "name", "created_at", "revoked_at"]
+    list_select_related = ["account"]
     list_filter = ["revoked_at"]
     search_fields = ["account__email", "name"]
     fields = ["account", "name", "masked", "created_at", "revoked_at"]
@@ -117,6 +142,7 @@ class ApiKeyAdmin(admin.ModelAdmin):
 @admin.register(CreditEntry)
 class CreditEntryAdmin(admin.ModelAdmin):
     list_display = ["created_at", "account", "kind", "amount_usd", "note"]
+    list_select_related = ["account"]
     list_filter = ["kind", "created_at"]
     search_fields = ["account__email", "note"]
 
@@ -139,6 +165,7 @@ class FeedbackAdmin(admin.ModelAdmin):
         "agent_model",
         "agent_environment",
     ]
+    list_select_related = ["account"]
     list_filter = ["rating", "agent_environment"]
     search_fields = ["comment", "task_summary", "agent_model"]
     readonly_fields = [

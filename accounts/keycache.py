@@ -8,6 +8,7 @@ which never hop to a thread.
 """
 
 import asyncio
+import itertools
 import threading
 import time
 from dataclasses import dataclass
@@ -20,8 +21,11 @@ _KEY = "llmt:key:"
 _BALANCE = "llmt:bal:"
 # Marks a hash known not to be a valid key, so a flood of bad keys stays off the DB.
 _MISSING = "-"
-# Seconds a "no such key" answer is remembered.
+# Seconds a "no such key" answer is remembered; also how long a revoked or deleted
+# key is remembered as refused.
 _MISSING_TTL_S = 30
+# Entries this process's own cache holds at most (the setup without Redis).
+_LOCAL_MAX_ENTRIES = 100_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,7 +56,14 @@ class _LocalStore:
 
     def set(self, key: str, value: str, ttl: float) -> None:
         with self._lock:
+            self._make_room()
             self._data[key] = (time.monotonic() + ttl, value)
+
+    def add(self, key: str, value: str, ttl: float) -> None:
+        with self._lock:
+            if self.get(key) is None:
+                self._make_room()
+                self._data[key] = (time.monotonic() + ttl, value)
 
     def delete(self, key: str) -> None:
         with self._lock:
@@ -61,8 +72,27 @@ class _LocalStore:
     async def aget(self, key: str) -> str | None:
         return self.get(key)
 
+    async def aadd(self, key: str, value: str, ttl: float) -> None:
+        self.add(key, value, ttl)
+
     async def aset(self, key: str, value: str, ttl: float) -> None:
         self.set(key, value, ttl)
+
+    def __len__(self) -> int:
+        return len(self._data)
+
+    def _make_room(self) -> None:
+        # Every unknown key tried is remembered, so a flood of made-up keys would
+        # otherwise grow this without end. Called with the lock held.
+        if len(self._data) < _LOCAL_MAX_ENTRIES:
+            return
+        now = time.monotonic()
+        self._data = {k: v for k, v in self._data.items() if v[0] >= now}
+        excess = len(self._data) - _LOCAL_MAX_ENTRIES // 2
+        if excess > 0:
+            # Still full of live entries: drop the oldest; they are read again.
+            for key in list(itertools.islice(self._data, excess)):
+                del self._data[key]
 
     def clear(self) -> None:
         with self._lock:
@@ -94,12 +124,18 @@ class _RedisStore:
     def set(self, key: str, value: str, ttl: float) -> None:
         self._sync.set(key, value, ex=max(1, int(ttl)))
 
+    def add(self, key: str, value: str, ttl: float) -> None:
+        self._sync.set(key, value, ex=max(1, int(ttl)), nx=True)
+
     def delete(self, key: str) -> None:
         self._sync.delete(key)
 
     async def aget(self, key: str) -> str | None:
         value: str | None = await self._client().get(key)
         return value
+
+    async def aadd(self, key: str, value: str, ttl: float) -> None:
+        await self._client().set(key, value, ex=max(1, int(ttl)), nx=True)
 
     async def aset(self, key: str, value: str, ttl: float) -> None:
         await self._client().set(key, value, ex=max(1, int(ttl)))
@@ -151,13 +187,19 @@ def _parse_identity(value: str | None) -> KeyIdentity | bool | None:
 
 
 async def aidentity_set(key_hash: str, identity: KeyIdentity | None) -> None:
+    """Cache what the database said about a key, unless something is cached already.
+
+    Never overwriting is what keeps a revocation that landed between the database
+    read and this call: the revocation's refusal stays (see `identity_refuse`).
+    """
     value, ttl = _identity_entry(identity)
-    await _get_store().aset(_KEY + key_hash, value, ttl)
+    await _get_store().aadd(_KEY + key_hash, value, ttl)
 
 
 def identity_set(key_hash: str, identity: KeyIdentity | None) -> None:
+    """See `aidentity_set`."""
     value, ttl = _identity_entry(identity)
-    _get_store().set(_KEY + key_hash, value, ttl)
+    _get_store().add(_KEY + key_hash, value, ttl)
 
 
 def _identity_entry(identity: KeyIdentity | None) -> tuple[str, float]:
@@ -168,6 +210,11 @@ def _identity_entry(identity: KeyIdentity | None) -> tuple[str, float]:
 
 def identity_forget(key_hash: str) -> None:
     _get_store().delete(_KEY + key_hash)
+
+
+def identity_refuse(key_hash: str) -> None:
+    """Cache a key as refused, replacing whatever is cached for it."""
+    _get_store().set(_KEY + key_hash, _MISSING, _MISSING_TTL_S)
 
 
 # --- balances -----------------------------------------------------------------------

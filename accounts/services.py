@@ -74,8 +74,20 @@ def api_key_revoke(key: ApiKey) -> None:
     if key.revoked_at is None:
         key.revoked_at = timezone.now()
         key.save(update_fields=["revoked_at"])
-    keycache.identity_forget(key.key_hash)
+    api_key_forget(key.key_hash)
     logger.info("api_key.revoked", extra={"key_id": key.pk})
+
+
+def api_key_forget(key_hash: str) -> None:
+    """Stop a revoked or deleted key at once, in every process sharing the cache.
+
+    The cached identity is dropped now. Until the change commits, a request on
+    another connection still reads the key as valid from the database and may cache
+    it again, and one that read it just before may cache it just after; so once
+    committed the key is cached as refused, which such late writes never replace.
+    """
+    keycache.identity_forget(key_hash)
+    transaction.on_commit(lambda: keycache.identity_refuse(key_hash))
 
 
 # --- authentication -----------------------------------------------------------------
@@ -138,7 +150,13 @@ def _identity_from_db(key_hash: str) -> KeyIdentity | None:
 
 
 async def aensure_credits(account_id: int) -> None:
-    """Refuse a call (402) when the account has nothing left to spend."""
+    """Refuse a call (402) when the account has nothing left to spend.
+
+    The overdraft policy: a call is let through while the balance is above zero, and
+    every call let through is charged in full once it finishes, since its cost is
+    known only then. The balance can thus end below zero by the cost of the calls in
+    flight when it crossed zero; from then on calls get 402 until a top-up.
+    """
     balance = await keycache.abalance_get(account_id)
     if balance is None:
         balance = await sync_to_async(_balance_from_db)(account_id)
@@ -184,11 +202,13 @@ def credits_add(
 
 
 def charges_apply(charges: Iterable[Charge]) -> None:
-    """Debit a batch of calls: ledger rows and balances, in the caller's transaction.
+    """Debit a batch of calls: ledger rows and balances, all or nothing.
 
-    Must run inside `transaction.atomic()`. Each account is updated with one `F()`
-    expression, so concurrent batches never lose a debit; the unique `call_id` on the
-    ledger makes a replayed batch fail instead of charging twice.
+    Runs in its own atomic block (a savepoint inside the caller's transaction), so
+    ledger rows are never written without their balance change. Each account is
+    updated with one `F()` expression, so concurrent batches never lose a debit; the
+    unique `call_id` on the ledger makes a replayed charge raise IntegrityError
+    instead of charging twice.
     """
     totals: dict[int, Decimal] = defaultdict(Decimal)
     entries = []
@@ -205,12 +225,17 @@ def charges_apply(charges: Iterable[Charge]) -> None:
                 note=charge.note,
             )
         )
-    CreditEntry.objects.bulk_create(entries)
-    for account_id, total in totals.items():
-        Account.objects.filter(pk=account_id).update(
-            credits_usd=F("credits_usd") - total, total_spent=F("total_spent") + total
-        )
-    transaction.on_commit(lambda: _refresh_cached_balances(list(totals)))
+    if not entries:
+        return
+
+    with transaction.atomic():
+        CreditEntry.objects.bulk_create(entries)
+        for account_id, total in totals.items():
+            Account.objects.filter(pk=account_id).update(
+                credits_usd=F("credits_usd") - total,
+                total_spent=F("total_spent") + total,
+            )
+        transaction.on_commit(lambda: _refresh_cached_balances(list(totals)))
 
 
 def _refresh_cached_balances(account_ids: list[int]) -> None:

@@ -19,7 +19,8 @@ from decimal import Decimal
 from typing import cast
 
 from django.conf import settings
-from django.db import close_old_connections, transaction
+from django.db import DataError, IntegrityError, close_old_connections, transaction
+from django.db.models import CharField
 from django.utils import timezone
 
 from accounts.services import Charge, charges_apply
@@ -33,6 +34,15 @@ _RETRY_DELAY_S = 0.5
 _FLUSH_NOW = object()
 # Times a batch is retried before its calls are given up on (and logged by id).
 _MAX_ATTEMPTS = 5
+# Errors that writing the same rows again cannot fix: the database refuses a row
+# (its account was deleted, a call id was seen before, a value does not fit).
+_REFUSED = (IntegrityError, DataError)
+# Characters each text column of a call holds; longer values are cut to fit.
+_TEXT_LIMITS = {
+    field.name: field.max_length
+    for field in Call._meta.fields
+    if isinstance(field, CharField) and field.max_length
+}
 
 
 @dataclass(slots=True)
@@ -113,10 +123,51 @@ class _Recorder:
         return batch
 
     def _write(self, batch: list[CallRecord]) -> None:
+        try:
+            self._write_isolating(batch)
+        finally:
+            with self._settled:
+                self._pending -= len(batch)
+                self._settled.notify_all()
+
+    def _write_isolating(self, batch: list[CallRecord]) -> None:
+        """Write a batch; a call the database refuses is split off and dropped alone.
+
+        Without this, one call of a just-deleted account would take every other
+        account's calls and charges in its batch down with it.
+        """
+        try:
+            self._write_retrying(batch)
+            return
+        except _REFUSED:
+            # The flow ids cached here may name flows deleted since.
+            self._flows.clear()
+        if len(batch) > 1:
+            middle = len(batch) // 2
+            self._write_isolating(batch[:middle])
+            self._write_isolating(batch[middle:])
+            return
+        try:
+            self._write_retrying(batch)
+        except _REFUSED:
+            call = batch[0]
+            logger.exception(
+                "recorder.call_dropped",
+                extra={
+                    "call_id": str(call.id),
+                    "account_id": call.account_id,
+                    "cost_usd": str(call.cost_usd),
+                },
+            )
+
+    def _write_retrying(self, batch: list[CallRecord]) -> None:
+        """Write a batch, retrying what may pass next time. Raises _REFUSED errors."""
         for attempt in range(1, _MAX_ATTEMPTS + 1):
             try:
                 self._write_once(batch)
-                break
+                return
+            except _REFUSED:
+                raise
             except Exception:
                 logger.exception(
                     "recorder.batch_failed",
@@ -125,14 +176,10 @@ class _Recorder:
                 self._flows.clear()
                 close_old_connections()
                 time.sleep(_RETRY_DELAY_S)
-        else:
-            logger.error(
-                "recorder.batch_dropped",
-                extra={"call_ids": ",".join(str(c.id) for c in batch)},
-            )
-        with self._settled:
-            self._pending -= len(batch)
-            self._settled.notify_all()
+        logger.error(
+            "recorder.batch_dropped",
+            extra={"call_ids": ",".join(str(c.id) for c in batch)},
+        )
 
     def _write_once(self, batch: list[CallRecord]) -> None:
         with transaction.atomic():
@@ -147,6 +194,9 @@ class _Recorder:
     def _row(self, call: CallRecord) -> Call:
         values = asdict(call)
         values["flow_id"] = self._flow_id(call.account_id, values.pop("flow"))
+        for name, limit in _TEXT_LIMITS.items():
+            if isinstance(values.get(name), str):
+                values[name] = values[name][:limit]
         return Call(**values)
 
     def _flow_id(self, account_id: int, name: str) -> int:

@@ -10,6 +10,7 @@ stopped gracefully loses no call record.
 """
 
 import asyncio
+import json
 import os
 from typing import Any
 
@@ -19,10 +20,12 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "llmtest.settings")
 
 django_application = get_asgi_application()
 
+from django.conf import settings  # noqa: E402
 from django.core.handlers.asgi import ASGIHandler  # noqa: E402
 from django.core.handlers.exception import convert_exception_to_response  # noqa: E402
 
 from flows import recorder  # noqa: E402  (needs the app registry loaded above)
+from llmtest.errors import GatewayError  # noqa: E402
 from proxy import upstream  # noqa: E402
 
 Scope = dict[str, Any]
@@ -60,10 +63,29 @@ proxy_application = ProxyHandler()
 async def application(scope: Scope, receive: Receive, send: Send) -> None:
     if scope["type"] == "lifespan":
         await _lifespan(receive, send)
+    elif scope["type"] == "http" and _declared_too_large(scope):
+        await _send_too_large(send)
     elif scope["type"] == "http" and scope["path"].startswith(PROXY_PREFIX):
         await proxy_application(scope, receive, send)
     else:
         await django_application(scope, receive, send)
+
+
+def _declared_too_large(scope: Scope) -> bool:
+    """A body announced as over the limit is refused before it is read at all."""
+    for name, value in scope["headers"]:
+        if name == b"content-length":
+            return value.isdigit() and int(value) > settings.MAX_REQUEST_BYTES
+    return False
+
+
+async def _send_too_large(send: Send) -> None:
+    limit = settings.MAX_REQUEST_BYTES
+    error = GatewayError(413, f"The request body is larger than {limit} bytes.")
+    body = json.dumps(error.body()).encode()
+    headers = [(b"content-type", b"application/json"), (b"connection", b"close")]
+    await send({"type": "http.response.start", "status": 413, "headers": headers})
+    await send({"type": "http.response.body", "body": body})
 
 
 async def _lifespan(receive: Receive, send: Send) -> None:

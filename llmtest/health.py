@@ -26,9 +26,10 @@ def _redis_ok() -> bool | None:
     import redis
 
     try:
-        client = redis.Redis.from_url(settings.REDIS_URL, socket_timeout=2)
-        return bool(client.ping())
-    except redis.RedisError:
+        # A URL redis cannot parse raises ValueError: that is down too, not a 500.
+        with redis.Redis.from_url(settings.REDIS_URL, socket_timeout=2) as client:
+            return bool(client.ping())
+    except (redis.RedisError, ValueError):
         logger.exception("health.redis_down")
         return False
 

@@ -23,7 +23,8 @@ def _keep_prefix(match: re.Match[str]) -> str:
 
 
 class SafeFormatter(logging.Formatter):
-    """Formats a record on one line: an exception becomes `Type: message`.
+    """Formats a record on one line: an exception becomes `Type: message`, and a
+    line break inside the record is written as `\\n`.
 
     Tracebacks name files and show local state, so they never reach the log; the
     stable event name and ids in the message are what an operator searches for.
@@ -37,7 +38,9 @@ class SafeFormatter(logging.Formatter):
         extra = _extra_fields(record)
         if extra:
             message += " " + " ".join(f"{k}={v}" for k, v in extra.items())
-        return redact(message)
+        # A line break from an error message or a client's value would let it forge
+        # a log line of its own.
+        return redact(message).replace("\r", "\\r").replace("\n", "\\n")
 
     def _prepared(self, record: logging.LogRecord) -> logging.LogRecord:
         record.message = record.getMessage()

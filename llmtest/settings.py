@@ -108,9 +108,6 @@ TIME_ZONE = "UTC"
 USE_I18N = False
 USE_TZ = True
 
-# Admin URL fields (provider base URLs) read a bare host as https, as Django 6 will.
-FORMS_URLFIELD_ASSUME_HTTPS = True
-
 STATIC_URL = "static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"
 

@@ -8,3 +8,12 @@ from llmtest.settings import *  # noqa: F403
 
 # Quick hashing: the suite makes admin users in several tests.
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+# The live gateway's threads must not keep connections open past a test: PostgreSQL
+# refuses to drop a test database that still has users.
+DATABASES["default"]["CONN_MAX_AGE"] = 0  # noqa: F405
+if DATABASES["default"]["ENGINE"].endswith("sqlite3"):  # noqa: F405
+    # One file per run, so two runs in one checkout never share a database.
+    DATABASES["default"]["TEST"] = {  # noqa: F405
+        "NAME": str(BASE_DIR / f"test_db_{os.getpid()}.sqlite3")  # noqa: F405
+    }

@@ -8,6 +8,11 @@ from proxy.models import PriceOverride, Provider
 
 
 class ProviderForm(forms.ModelForm):
+    base_url = forms.URLField(
+        max_length=300,
+        assume_scheme="https",
+        help_text="e.g. https://api.groq.com/openai/v1",
+    )
     api_key = forms.CharField(
         required=False,
         widget=forms.PasswordInput(render_value=False),

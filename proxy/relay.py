@@ -11,6 +11,7 @@ import logging
 import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
+from decimal import Decimal
 from typing import Any
 
 import aiohttp
@@ -21,14 +22,15 @@ from accounts.keycache import KeyIdentity
 from flows import recorder
 from flows.models import Call
 from flows.recorder import CallRecord
-from llmtest.errors import GatewayError, error_body
+from llmtest.errors import GatewayError
 from proxy import upstream
 from proxy.pricing import TokenUsage
-from proxy.providers import Resolved, Snapshot
+from proxy.providers import ProviderConfig, Resolved, Snapshot
 from proxy.sse import SSEComment, SSEDecoder, SSEEvent
 from proxy.translate import (
     AnthropicStreamToOpenAI,
     OpenAIStreamToAnthropic,
+    TranslationError,
     anthropic_request_to_openai,
     anthropic_response_to_openai,
     openai_request_to_anthropic,
@@ -41,6 +43,8 @@ CHAT = "chat.completions"
 MESSAGES = "messages"
 # Status recorded for a call whose client went away before the answer (nginx's code).
 _CLIENT_CLOSED = 499
+# The event that ends an OpenAI stream.
+_OPENAI_DONE = b"data: [DONE]\n\n"
 _STREAM_HEADERS = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
 
 
@@ -79,8 +83,7 @@ class Exchange:
             return
         self.finished = True
         usage = self.usage or TokenUsage()
-        cost = self.snapshot.price(self.resolved, usage) if self.usage else None
-        priced = cost is not None or self.usage is None
+        cost = self._cost(outcome)
         recorder.record(
             CallRecord(
                 account_id=self.identity.account_id,
@@ -100,10 +103,20 @@ class Exchange:
                 output_tokens=usage.output_tokens,
                 reasoning_tokens=usage.reasoning_tokens,
                 cost_usd=cost,
-                priced=priced and cost is not None,
+                priced=cost is not None,
                 created_at=self.created_at,
             )
         )
+
+    def _cost(self, outcome: str) -> Decimal | None:
+        """The call's exact cost; None when it cannot be known."""
+        if self.usage is not None:
+            return self.snapshot.price(self.resolved, self.usage)
+        if outcome in (Call.Outcome.UPSTREAM_ERROR, Call.Outcome.TIMEOUT):
+            # A failed call whose provider reported no usage billed nothing.
+            return Decimal(0)
+        # Answered (or abandoned) with no usage reported: the cost is unknown.
+        return None
 
 
 def _outcome_for(status: int) -> str:
@@ -114,9 +127,17 @@ def _outcome_for(status: int) -> str:
 
 
 class _Stream:
-    """Turns upstream SSE items into bytes for the client, noting usage on the way."""
+    """Turns upstream SSE items into bytes for the client, noting usage on the way.
+
+    `failed` is set by an error event, `done` by the event that ends the answer.
+    """
 
     failed = False
+    done = False
+
+    @property
+    def outcome(self) -> str:
+        return Call.Outcome.UPSTREAM_ERROR if self.failed else Call.Outcome.OK
 
     def item(self, item: SSEEvent | SSEComment) -> bytes | None:
         raise NotImplementedError
@@ -183,7 +204,10 @@ class _OpenAIRelay(_Stream):
         self.wants_usage = wants_usage
 
     def item(self, item: SSEEvent | SSEComment) -> bytes | None:
-        if isinstance(item, SSEComment) or item.data == "[DONE]":
+        if isinstance(item, SSEComment):
+            return _relay_item(item)
+        if item.data == "[DONE]":
+            self.done = True
             return _relay_item(item)
         self.ex.first_token()
         data = item.data
@@ -250,10 +274,14 @@ class _AnthropicToOpenAIStream(_Stream):
         self.ex.usage = TokenUsage.from_anthropic(self.translator.usage)
         if chunks:
             self.ex.first_token()
-        return b"".join(_sse(json.dumps(chunk)) for chunk in chunks) or None
+        out = b"".join(_sse(json.dumps(chunk)) for chunk in chunks)
+        if event_type == "message_stop":
+            self.done = True
+            out += _OPENAI_DONE
+        return out or None
 
     def end(self) -> bytes | None:
-        return b"data: [DONE]\n\n"
+        return None if self.done else _OPENAI_DONE
 
 
 class _MessagesPassthrough(_Route):
@@ -287,6 +315,8 @@ class _AnthropicRelay(_Stream):
             self._inspect(item)
         elif item.event == "content_block_start":
             self.ex.first_token()
+        elif item.event == "message_stop":
+            self.done = True
         return _relay_item(item)
 
     def _inspect(self, item: SSEEvent) -> None:
@@ -310,6 +340,10 @@ class _MessagesViaOpenAI(_Route):
     """Anthropic format in, OpenAI-compatible provider out, translated both ways."""
 
     def upstream_body(self) -> dict[str, Any]:
+        if self.ex.body.get("max_tokens") == 0:
+            # Anthropic's "only write the prompt cache"; the translation would drop
+            # the limit and have the provider answer in full instead.
+            raise TranslationError("max_tokens 0 is only supported by Anthropic")
         body = anthropic_request_to_openai(self.ex.body)
         body["model"] = self.ex.resolved.model
         return body
@@ -335,26 +369,30 @@ class _OpenAIToAnthropicStream(_Stream):
     def item(self, item: SSEEvent | SSEComment) -> bytes | None:
         if isinstance(item, SSEComment):
             return _relay_item(item)
+        if item.data == "[DONE]":
+            self.done = True
+            return _anthropic_events(self.translator.finish())
         data = _json_or_none(item.data)
         if data is None:
             return None
-        if data.get("error"):
+        error = data.get("error")
+        if error:
             self.failed = True
-            return _sse(json.dumps(error_body(str(data["error"]))), "error")
+            # Through the translator, so that nothing follows the error event.
+            error = error if isinstance(error, dict) else {"message": str(error)}
+            return _anthropic_events(self.translator.chunk({"error": error}))
         usage = TokenUsage.from_openai(data.get("usage"))
         if usage is not None:
             self.ex.usage = usage
         self.ex.first_token()
-        return (
-            b"".join(_sse(json.dumps(d), e) for e, d in self.translator.chunk(data))
-            or None
-        )
+        return _anthropic_events(self.translator.chunk(data))
 
     def end(self) -> bytes | None:
-        return (
-            b"".join(_sse(json.dumps(d), e) for e, d in self.translator.finish())
-            or None
-        )
+        return _anthropic_events(self.translator.finish())
+
+
+def _anthropic_events(events: list[tuple[str, dict[str, Any]]]) -> bytes | None:
+    return b"".join(_sse(json.dumps(data), name) for name, data in events) or None
 
 
 def _json_or_none(text: str) -> dict[str, Any] | None:
@@ -391,8 +429,10 @@ async def forward(exchange: Exchange) -> HttpResponse | StreamingHttpResponse:
     url = upstream.endpoint(provider, route.upstream_api)
     headers = upstream.headers_for(provider, exchange.client_headers)
 
+    body = _upstream_body(route)
+
     try:
-        response = await upstream.post(url, route.upstream_body(), headers)
+        response = await upstream.post(url, body, headers)
     except GatewayError as error:
         exchange.finish(_outcome_for(error.status), error.status)
         raise
@@ -405,6 +445,25 @@ async def forward(exchange: Exchange) -> HttpResponse | StreamingHttpResponse:
     if exchange.stream:
         return _streaming_response(exchange, route, response)
     return await _json_response(exchange, route, response)
+
+
+def _upstream_body(route: _Route) -> dict[str, Any]:
+    """The provider's request body; raises GatewayError(400) for a malformed field.
+
+    Translation reads the fields it needs without checking each; one that is missing
+    or of the wrong type is the client's mistake, not the gateway's.
+    """
+    try:
+        return route.upstream_body()
+    except TranslationError:
+        raise
+    except (KeyError, TypeError, AttributeError, ValueError) as error:
+        detail = f" (missing {error})" if isinstance(error, KeyError) else ""
+        raise GatewayError(
+            400,
+            f"The request has a malformed field the provider's API needs{detail}.",
+            code="untranslatable",
+        ) from error
 
 
 async def _upstream_failed(
@@ -427,10 +486,12 @@ async def _upstream_failed(
         )
         exchange.usage = parse(usage)
     exchange.finish(Call.Outcome.UPSTREAM_ERROR, response.status)
-    error = upstream.error_from_upstream(
-        response.status, raw, upstream.passed_headers(response)
+    raise upstream.error_from_upstream(
+        exchange.resolved.provider,
+        response.status,
+        raw,
+        upstream.passed_headers(response),
     )
-    raise error
 
 
 async def _json_response(
@@ -454,13 +515,27 @@ async def _json_response(
     if data is None:
         exchange.finish(Call.Outcome.UPSTREAM_ERROR, 502)
         raise GatewayError(502, "The provider sent a reply that is not JSON.")
-    body = route.reply(raw, data)
+    try:
+        body = route.reply(raw, data)
+    except Exception as error:
+        # Any shape the translation trips on: the provider broke its own API.
+        logger.exception("upstream.unreadable_reply", extra={"flow": exchange.flow})
+        exchange.finish(Call.Outcome.UPSTREAM_ERROR, 502)
+        raise _unreadable() from error
     exchange.finish(Call.Outcome.OK, response.status)
     return HttpResponse(
         body,
         status=response.status,
         content_type="application/json",
         headers=upstream.passed_headers(response),
+    )
+
+
+def _unreadable() -> GatewayError:
+    return GatewayError(
+        502,
+        "The provider sent a reply the gateway could not read.",
+        code="upstream_unreadable",
     )
 
 
@@ -479,38 +554,55 @@ def _streaming_response(
 async def _relay(
     exchange: Exchange, route: _Route, response: aiohttp.ClientResponse
 ) -> AsyncIterator[bytes]:
-    """Relay each event as it arrives. Always records the call, however it ends."""
+    """Relay each network read as it arrives. Always records the call.
+
+    The call is recorded before its last bytes go out: a client that has the whole
+    answer, or an error event, may hang up at once.
+    """
     decoder = SSEDecoder()
     stream = route.stream()
-    outcome, status = Call.Outcome.CANCELLED, _CLIENT_CLOSED
+    provider = exchange.resolved.provider
+    failure: GatewayError | None = None
     try:
         async for chunk in response.content.iter_any():
-            for item in decoder.feed(chunk):
-                out = stream.item(item)
-                if out:
-                    yield out
-        for item in decoder.close():
-            out = stream.item(item)
+            out = _translated(stream, decoder.feed(chunk), provider)
+            if stream.done or stream.failed:
+                # The client can stop reading here. Reading on past the end only
+                # lets the connection be reused.
+                exchange.finish(stream.outcome, response.status)
             if out:
                 yield out
-        tail = stream.end()
-        if tail:
-            yield tail
-        outcome = Call.Outcome.UPSTREAM_ERROR if stream.failed else Call.Outcome.OK
-        status = response.status
+        out = _translated(stream, decoder.close(), provider) + (stream.end() or b"")
+        exchange.finish(stream.outcome, response.status)
+        if out:
+            yield out
     except TimeoutError:
-        outcome, status = Call.Outcome.TIMEOUT, 504
-        yield route.error_event(upstream.upstream_timeout())
+        failure = upstream.upstream_timeout()
     except aiohttp.ClientError:
         logger.warning("upstream.stream_broken", extra={"flow": exchange.flow})
-        outcome, status = Call.Outcome.UPSTREAM_ERROR, 502
-        yield route.error_event(
-            GatewayError(502, "The provider closed the stream before it ended.")
-        )
+        failure = GatewayError(502, "The provider closed the stream before it ended.")
+    except Exception:
+        # An event whose shape the translation trips on: end the stream cleanly.
+        logger.exception("upstream.unreadable_event", extra={"flow": exchange.flow})
+        failure = _unreadable()
     finally:
-        if outcome == Call.Outcome.CANCELLED:
-            # The rest of the answer is unwanted: drop the connection, not reuse it.
-            response.close()
-        else:
+        if failure is not None:
+            exchange.finish(_outcome_for(failure.status), failure.status)
+        if exchange.finished:
             response.release()
-        exchange.finish(outcome, status)
+        else:
+            # The client went away: drop the connection rather than read the rest.
+            response.close()
+            exchange.finish(Call.Outcome.CANCELLED, _CLIENT_CLOSED)
+    if failure is not None:
+        yield route.error_event(failure)
+
+
+def _translated(
+    stream: _Stream, items: list[SSEEvent | SSEComment], provider: ProviderConfig
+) -> bytes:
+    out = b"".join(stream.item(item) or b"" for item in items)
+    if out and stream.failed:
+        # Error events are relayed too, and some providers echo the key in them.
+        return upstream.redact(out.decode(), provider).encode()
+    return out

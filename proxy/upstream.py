@@ -20,28 +20,40 @@ logger = logging.getLogger(__name__)
 
 # Upstream response headers worth handing back to the client.
 _PASSED_HEADERS = ("retry-after", "x-request-id", "request-id")
+# What stands in for a provider key found in a provider's error message.
+_REDACTED = "[redacted]"
+# Characters; shorter "keys" (test placeholders, "none") could match ordinary words.
+_MIN_REDACTED_KEY_CHARS = 8
 _sessions: dict[asyncio.AbstractEventLoop, aiohttp.ClientSession] = {}
 
 
 def session() -> aiohttp.ClientSession:
-    """The session of the running loop; made on first use, reused for keep-alive."""
+    """The session of the running loop; made on first use, reused for keep-alive.
+
+    It outlives any change to the timeout settings, so each request states its own
+    timeout (see `_timeout`) rather than inheriting the session's.
+    """
     loop = asyncio.get_running_loop()
     current = _sessions.get(loop)
     if current is None or current.closed:
-        timeout = aiohttp.ClientTimeout(
-            total=None,
-            sock_connect=settings.UPSTREAM_CONNECT_TIMEOUT_S,
-            sock_read=settings.UPSTREAM_TIMEOUT_S,
-        )
         connector = aiohttp.TCPConnector(limit=0, ttl_dns_cache=300)
         current = aiohttp.ClientSession(
-            timeout=timeout,
+            timeout=_timeout(),
             connector=connector,
             json_serialize=json.dumps,
             auto_decompress=True,
         )
         _sessions[loop] = current
     return current
+
+
+def _timeout() -> aiohttp.ClientTimeout:
+    # No total: a long answer that keeps streaming is fine; a silent provider is not.
+    return aiohttp.ClientTimeout(
+        total=None,
+        sock_connect=settings.UPSTREAM_CONNECT_TIMEOUT_S,
+        sock_read=settings.UPSTREAM_TIMEOUT_S,
+    )
 
 
 async def close_sessions() -> None:
@@ -90,7 +102,9 @@ def endpoint(provider: ProviderConfig, api: str) -> str:
 async def post(url: str, body: Mapping[str, Any], headers: dict[str, str]) -> Any:
     """POST a JSON body; maps connection failures to 502 and timeouts to 504."""
     try:
-        return await session().post(url, data=json.dumps(body), headers=headers)
+        return await session().post(
+            url, data=json.dumps(body), headers=headers, timeout=_timeout()
+        )
     except TimeoutError as error:
         raise upstream_timeout() from error
     except aiohttp.ClientError as error:
@@ -117,17 +131,36 @@ def passed_headers(response: aiohttp.ClientResponse) -> dict[str, str]:
 
 
 def error_from_upstream(
-    status: int, raw: bytes, headers: dict[str, str]
+    provider: ProviderConfig, status: int, raw: bytes, headers: dict[str, str]
 ) -> GatewayError:
-    """The provider's error, same status, in the gateway's error shape."""
+    """The provider's error, same status, in the gateway's error shape.
+
+    Except a 401: the provider refused the gateway's own key, which the client can
+    do nothing about, so it becomes a 502 rather than a 401 that blames the client's.
+    """
+    if status == 401:
+        logger.error("upstream.key_refused", extra={"provider": provider.name})
+        return GatewayError(
+            502,
+            f"The provider '{provider.name}' refused the gateway's credentials.",
+            code="provider_auth_failed",
+        )
     message, error_type, code = _upstream_error_fields(raw)
     return GatewayError(
         status,
-        message or f"The provider answered with HTTP {status}.",
+        redact(message, provider) or f"The provider answered with HTTP {status}.",
         error_type=error_type,
         code=code,
         headers=headers,
     )
+
+
+def redact(text: str, provider: ProviderConfig) -> str:
+    """The text without the provider's key, which some providers echo in errors."""
+    key = provider.api_key
+    if len(key) < _MIN_REDACTED_KEY_CHARS or key not in text:
+        return text
+    return text.replace(key, _REDACTED)
 
 
 def _upstream_error_fields(raw: bytes) -> tuple[str, str | None, str | None]:

@@ -17,6 +17,8 @@ from flows.models import FLOW_NAME_PATTERN
 from llmtest.errors import GatewayError
 
 DEFAULT_FLOW = "default"
+# Characters of a model id the call records can hold.
+MAX_MODEL_ID_CHARS = 200
 _FLOW_NAME = re.compile(FLOW_NAME_PATTERN)
 # Roles each API accepts in `messages`.
 CHAT_ROLES = frozenset({"system", "developer", "user", "assistant", "tool", "function"})
@@ -47,6 +49,9 @@ def json_body(request: HttpRequest) -> dict[str, Any]:
         raw = request.body
     except (RequestDataTooBig, RawPostDataException) as error:
         raise _too_large() from error
+    # A chunked body declares no length, so it is measured once read.
+    if len(raw) > settings.MAX_REQUEST_BYTES:
+        raise _too_large()
     try:
         body = json.loads(raw)
     except (ValueError, UnicodeDecodeError) as error:
@@ -72,13 +77,16 @@ def check_messages(body: dict[str, Any]) -> None:
     _check_messages(body, MESSAGES_ROLES)
     _check_stream(body)
     max_tokens = body.get("max_tokens")
+    # 0 is allowed: Anthropic then only writes the prompt cache.
     if (
         not isinstance(max_tokens, int)
         or isinstance(max_tokens, bool)
-        or max_tokens < 1
+        or max_tokens < 0
     ):
         raise GatewayError(
-            400, "max_tokens is required: a positive integer.", param="max_tokens"
+            400,
+            "max_tokens is required: a non-negative integer.",
+            param="max_tokens",
         )
 
 
@@ -86,6 +94,12 @@ def _check_model(body: dict[str, Any]) -> None:
     model = body.get("model")
     if not isinstance(model, str) or not model.strip():
         raise GatewayError(400, "model is required: a model id string.", param="model")
+    if len(model) > MAX_MODEL_ID_CHARS:
+        raise GatewayError(
+            400,
+            f"model must be at most {MAX_MODEL_ID_CHARS} characters.",
+            param="model",
+        )
 
 
 def _check_messages(body: dict[str, Any], roles: frozenset[str]) -> None:

@@ -5,6 +5,7 @@ and DRF's request handling is synchronous.
 """
 
 import asyncio
+import logging
 from collections.abc import Awaitable, Callable
 from functools import wraps
 from typing import Any
@@ -18,6 +19,8 @@ from accounts.keycache import KeyIdentity
 from llmtest.errors import GatewayError
 from proxy import providers, relay, validation
 from proxy.translate import TranslationError
+
+logger = logging.getLogger(__name__)
 
 AsyncView = Callable[..., Awaitable[HttpResponse | StreamingHttpResponse]]
 
@@ -35,6 +38,10 @@ def _gateway_errors(view: AsyncView) -> Any:
             return error.response()
         except TranslationError as error:
             return GatewayError(400, str(error), code="untranslatable").response()
+        except Exception:
+            # Django's own 500 page is HTML no SDK can read; the error is logged here.
+            logger.exception("proxy.unhandled_error", extra={"path": request.path})
+            return GatewayError(500, "The gateway hit an internal error.").response()
 
     return wrapper
 
