@@ -10,7 +10,6 @@ from decimal import Decimal
 
 import anthropic
 import httpx
-import openai
 import pytest
 
 from accounts.models import Account, CreditEntry
@@ -53,11 +52,6 @@ def claude(gateway, api_key) -> anthropic.Anthropic:
         default_headers={"X-Flow": "support-bot"},
         max_retries=0,
     )
-
-
-@pytest.fixture
-def client(gateway, api_key) -> openai.OpenAI:
-    return openai.OpenAI(base_url=f"{gateway.url}/v1", api_key=api_key, max_retries=0)
 
 
 @pytest.fixture

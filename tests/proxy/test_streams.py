@@ -7,7 +7,7 @@ client receives and what the gateway recorded.
 
 import json
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from decimal import Decimal
 
 import anthropic
@@ -39,23 +39,6 @@ MESSAGES = [{"role": "user", "content": "Where is my order?"}]
 CHAT_BODY = {"model": "gpt-4o-mini", "messages": MESSAGES, "stream": True}
 USAGE = OpenAIUsage(prompt_tokens=30, completion_tokens=7)
 DONE = sse("[DONE]")
-
-
-@pytest.fixture
-def client(gateway, api_key) -> openai.OpenAI:
-    return openai.OpenAI(base_url=f"{gateway.url}/v1", api_key=api_key, max_retries=0)
-
-
-@pytest.fixture
-def claude(gateway, api_key) -> anthropic.Anthropic:
-    return anthropic.Anthropic(base_url=gateway.url, api_key=api_key, max_retries=0)
-
-
-@pytest.fixture
-def http(gateway, api_key) -> Iterator[httpx.Client]:
-    headers = {"Authorization": f"Bearer {api_key}"}
-    with httpx.Client(base_url=gateway.url, headers=headers, timeout=10) as http:
-        yield http
 
 
 def answer(*texts: str) -> list[dict]:

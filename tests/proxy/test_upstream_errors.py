@@ -7,7 +7,6 @@ where there is one, and never with anything the client must not see.
 import json
 import re
 import socket
-from collections.abc import Iterator
 from decimal import Decimal
 
 import anthropic
@@ -42,23 +41,6 @@ LEAK_PATTERNS = (
     re.compile(r"/[\w.-]+/[\w./-]+\.py"),
     re.compile(r"llmt_[A-Za-z0-9_-]{32,}"),
 )
-
-
-@pytest.fixture
-def client(gateway, api_key) -> openai.OpenAI:
-    return openai.OpenAI(base_url=f"{gateway.url}/v1", api_key=api_key, max_retries=0)
-
-
-@pytest.fixture
-def claude(gateway, api_key) -> anthropic.Anthropic:
-    return anthropic.Anthropic(base_url=gateway.url, api_key=api_key, max_retries=0)
-
-
-@pytest.fixture
-def http(gateway, api_key) -> Iterator[httpx.Client]:
-    headers = {"Authorization": f"Bearer {api_key}"}
-    with httpx.Client(base_url=gateway.url, headers=headers, timeout=10) as http:
-        yield http
 
 
 @pytest.fixture
