@@ -18,3 +18,6 @@ urlpatterns = [
     path("api/account", accounts_api.AccountApi.as_view(), name="api-account"),
     path("api/feedback", accounts_api.FeedbackCreateApi.as_view(), name="api-feedback"),
 ]
+
+handler404 = "llmtest.handlers.not_found"
+handler500 = "llmtest.handlers.server_error"

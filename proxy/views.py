@@ -12,7 +12,6 @@ from typing import Any
 
 from django.http import HttpRequest, HttpResponse, JsonResponse, StreamingHttpResponse
 from django.views.decorators.csrf import csrf_exempt
-from django.views.decorators.http import require_GET, require_POST
 
 from accounts import services as accounts
 from accounts.keycache import KeyIdentity
@@ -25,14 +24,31 @@ logger = logging.getLogger(__name__)
 AsyncView = Callable[..., Awaitable[HttpResponse | StreamingHttpResponse]]
 
 
-def _gateway_errors(view: AsyncView) -> Any:
-    """Render GatewayError in the error shape. Typed Any: URL patterns want a view."""
+def _endpoint(method: str) -> Callable[[AsyncView], Any]:
+    """Make an async view a gateway endpoint: one HTTP method, no CSRF (keys, not
+    cookies, authenticate), and every error in the gateway's error shape.
 
+    Returns Any because URL patterns are typed for synchronous views.
+    """
+
+    def decorate(view: AsyncView) -> Any:
+        return csrf_exempt(_gateway_errors(view, method))
+
+    return decorate
+
+
+def _gateway_errors(view: AsyncView, method: str) -> AsyncView:
     @wraps(view)
     async def wrapper(
         request: HttpRequest, *args: object
     ) -> HttpResponse | StreamingHttpResponse:
         try:
+            if request.method != method:
+                raise GatewayError(
+                    405,
+                    f"{request.path} only accepts {method}.",
+                    headers={"Allow": method},
+                )
             return await view(request, *args)
         except GatewayError as error:
             return error.response()
@@ -79,24 +95,19 @@ async def _proxied(
     return await relay.forward(exchange)
 
 
-@csrf_exempt
-@require_POST
-@_gateway_errors
+@_endpoint("POST")
 async def chat_completions(
     request: HttpRequest,
 ) -> HttpResponse | StreamingHttpResponse:
     return await _proxied(request, relay.CHAT)
 
 
-@csrf_exempt
-@require_POST
-@_gateway_errors
+@_endpoint("POST")
 async def messages(request: HttpRequest) -> HttpResponse | StreamingHttpResponse:
     return await _proxied(request, relay.MESSAGES)
 
 
-@require_GET
-@_gateway_errors
+@_endpoint("GET")
 async def models(request: HttpRequest) -> HttpResponse:
     await _identity(request)
     snapshot = await providers.asnapshot()

@@ -27,3 +27,29 @@ def test_the_admin_is_served_with_the_full_middleware_stack(gateway):
 
     assert response.status_code == 200
     assert "csrftoken" in response.cookies
+
+
+def test_an_unknown_api_path_answers_404_in_the_error_shape(gateway, api_key):
+    headers = {"authorization": f"Bearer {api_key}"}
+
+    api = httpx.get(f"{gateway.url}/api/nothing-here", headers=headers)
+    proxy = httpx.get(f"{gateway.url}/v1/nothing-here", headers=headers)
+
+    assert api.status_code == proxy.status_code == 404
+    assert api.json()["error"]["type"] == "not_found_error"
+    assert proxy.json()["error"]["message"] == "No endpoint at /v1/nothing-here."
+
+
+def test_a_wrong_method_on_a_proxy_endpoint_answers_405_in_the_error_shape(
+    gateway, api_key
+):
+    response = httpx.get(
+        f"{gateway.url}/v1/chat/completions",
+        headers={"authorization": f"Bearer {api_key}"},
+    )
+
+    assert response.status_code == 405
+    assert response.headers["allow"] == "POST"
+    assert (
+        response.json()["error"]["message"] == "/v1/chat/completions only accepts POST."
+    )
