@@ -9,6 +9,7 @@ which never hop to a thread.
 
 import asyncio
 import itertools
+import logging
 import threading
 import time
 from dataclasses import dataclass
@@ -16,6 +17,8 @@ from decimal import Decimal
 from typing import Any, cast
 
 from django.conf import settings
+
+logger = logging.getLogger(__name__)
 
 _KEY = "llmt:key:"
 _BALANCE = "llmt:bal:"
@@ -78,6 +81,12 @@ class _LocalStore:
     async def aset(self, key: str, value: str, ttl: float) -> None:
         self.set(key, value, ttl)
 
+    async def adebit(self, key: str, amount: Decimal) -> None:
+        with self._lock:
+            entry = self._data.get(key)
+            if entry is not None:
+                self._data[key] = (entry[0], str(Decimal(entry[1]) - amount))
+
     def __len__(self) -> int:
         return len(self._data)
 
@@ -99,51 +108,108 @@ class _LocalStore:
             self._data.clear()
 
 
+# Lua: lower a cached balance, but never create one (a missing entry means "ask the
+# database", and a bare negative number would refuse the account's calls).
+_DEBIT_SCRIPT = """
+if redis.call('exists', KEYS[1]) == 1 then
+  return redis.call('incrbyfloat', KEYS[1], ARGV[1])
+end
+return false
+"""
+# Seconds between two log lines about the same Redis outage.
+_OUTAGE_LOG_INTERVAL_S = 30.0
+
+
 class _RedisStore:
+    """Redis, failing open: while it is unreachable every read is a miss (the
+    database answers instead) and every write is skipped, so the gateway keeps
+    serving, only slower."""
+
     def __init__(self, url: str) -> None:
         import redis
         import redis.asyncio
 
         self._url = url
-        self._sync = redis.Redis.from_url(url, decode_responses=True)
+        self._errors = (redis.RedisError, OSError)
+        self._sync = redis.Redis.from_url(
+            url, decode_responses=True, socket_timeout=2, socket_connect_timeout=2
+        )
         self._async_module = redis.asyncio
         # An asyncio client belongs to the loop that made it.
         self._clients: dict[asyncio.AbstractEventLoop, Any] = {}
+        self._last_outage_log = 0.0
 
     def _client(self) -> Any:
         loop = asyncio.get_running_loop()
         client = self._clients.get(loop)
         if client is None:
-            client = self._async_module.from_url(self._url, decode_responses=True)
+            client = self._async_module.from_url(
+                self._url,
+                decode_responses=True,
+                socket_timeout=2,
+                socket_connect_timeout=2,
+            )
             self._clients[loop] = client
         return client
 
+    def _outage(self, error: Exception) -> None:
+        now = time.monotonic()
+        if now - self._last_outage_log >= _OUTAGE_LOG_INTERVAL_S:
+            self._last_outage_log = now
+            logger.warning("keycache.redis_unavailable", exc_info=error)
+
     def get(self, key: str) -> str | None:
-        return cast(str | None, self._sync.get(key))
+        try:
+            return cast(str | None, self._sync.get(key))
+        except self._errors as error:
+            self._outage(error)
+            return None
 
     def set(self, key: str, value: str, ttl: float) -> None:
-        self._sync.set(key, value, ex=max(1, int(ttl)))
+        self._run(self._sync.set, key, value, ex=max(1, int(ttl)))
 
     def add(self, key: str, value: str, ttl: float) -> None:
-        self._sync.set(key, value, ex=max(1, int(ttl)), nx=True)
+        self._run(self._sync.set, key, value, ex=max(1, int(ttl)), nx=True)
 
     def delete(self, key: str) -> None:
-        self._sync.delete(key)
+        self._run(self._sync.delete, key)
+
+    def _run(self, command: Any, *args: Any, **kwargs: Any) -> None:
+        try:
+            command(*args, **kwargs)
+        except self._errors as error:
+            self._outage(error)
 
     async def aget(self, key: str) -> str | None:
-        value: str | None = await self._client().get(key)
+        try:
+            value: str | None = await self._client().get(key)
+        except self._errors as error:
+            self._outage(error)
+            return None
         return value
 
     async def aadd(self, key: str, value: str, ttl: float) -> None:
-        await self._client().set(key, value, ex=max(1, int(ttl)), nx=True)
+        await self._arun("set", key, value, ex=max(1, int(ttl)), nx=True)
 
     async def aset(self, key: str, value: str, ttl: float) -> None:
-        await self._client().set(key, value, ex=max(1, int(ttl)))
+        await self._arun("set", key, value, ex=max(1, int(ttl)))
+
+    async def adebit(self, key: str, amount: Decimal) -> None:
+        await self._arun("eval", _DEBIT_SCRIPT, 1, key, str(-amount))
+
+    async def _arun(self, command: str, *args: Any, **kwargs: Any) -> None:
+        try:
+            await getattr(self._client(), command)(*args, **kwargs)
+        except self._errors as error:
+            self._outage(error)
 
     def clear(self) -> None:
-        for pattern in (f"{_KEY}*", f"{_BALANCE}*"):
-            for key in self._sync.scan_iter(pattern):
-                self._sync.delete(key)
+        try:
+            for pattern in (f"{_KEY}*", f"{_BALANCE}*"):
+                for key in self._sync.scan_iter(pattern):
+                    self._sync.delete(key)
+        except self._errors as error:
+            self._outage(error)
 
 
 _store: _LocalStore | _RedisStore | None = None
@@ -237,3 +303,12 @@ def balance_set(account_id: int, balance: Decimal) -> None:
 async def abalance_set(account_id: int, balance: Decimal) -> None:
     key = f"{_BALANCE}{account_id}"
     await _get_store().aset(key, str(balance), settings.AUTH_CACHE_TTL_S)
+
+
+async def abalance_debit(account_id: int, amount: Decimal) -> None:
+    """Lower a cached balance by a call's cost as soon as the call ends.
+
+    The ledger is written a moment later; until then the next call's credit check
+    already sees the lower balance. An uncached balance is left alone.
+    """
+    await _get_store().adebit(f"{_BALANCE}{account_id}", amount)

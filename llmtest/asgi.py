@@ -26,7 +26,7 @@ from django.core.handlers.exception import convert_exception_to_response  # noqa
 
 from flows import recorder  # noqa: E402  (needs the app registry loaded above)
 from llmtest.errors import GatewayError  # noqa: E402
-from proxy import upstream  # noqa: E402
+from proxy import relay, upstream  # noqa: E402
 
 Scope = dict[str, Any]
 Receive = Any
@@ -94,6 +94,7 @@ async def _lifespan(receive: Receive, send: Send) -> None:
         if message["type"] == "lifespan.startup":
             await send({"type": "lifespan.startup.complete"})
         elif message["type"] == "lifespan.shutdown":
+            await relay.finish_background_tasks(timeout=30)
             await upstream.close_sessions()
             # Blocks until written: off the loop, which may still finish streams.
             await asyncio.to_thread(recorder.drain)

@@ -156,6 +156,9 @@ UPSTREAM_CONNECT_TIMEOUT_S: float = env.float(
     "UPSTREAM_CONNECT_TIMEOUT_S", default=10.0
 )
 UPSTREAM_TIMEOUT_S: float = env.float("UPSTREAM_TIMEOUT_S", default=300.0)
+# Seconds a stream whose client left is still read, for the usage the provider
+# reports at its end (so the call can be charged), before it is cut off.
+ABANDONED_STREAM_DRAIN_S: float = env.float("ABANDONED_STREAM_DRAIN_S", default=30.0)
 # Bytes: a request body above this gets 413 before anything is forwarded.
 MAX_REQUEST_BYTES: int = env.int("MAX_REQUEST_BYTES", default=20 * 1024 * 1024)
 DATA_UPLOAD_MAX_MEMORY_SIZE = MAX_REQUEST_BYTES

@@ -101,6 +101,11 @@ class TokenUsage:
             0, self.input_tokens - self.cached_input_tokens - self.cache_write_tokens
         )
 
+    @property
+    def plausible(self) -> bool:
+        """False for counts no real call reaches (a provider's bug, or a lie)."""
+        return all(getattr(self, name) <= MAX_TOKENS_PER_CALL for name in _TOKEN_FIELDS)
+
     @classmethod
     def from_openai(cls, usage: Mapping[str, Any] | None) -> TokenUsage | None:
         """Normalise an OpenAI (or OpenAI-compatible) ``usage`` object.
@@ -168,6 +173,11 @@ class Rates:
     output: Decimal
     cached_input: Decimal | None = None  # None: cache reads cost the input rate
     cache_write: Decimal | None = None  # None: cache writes cost the input rate
+
+
+# Tokens one call can plausibly report for one kind: well above any context window,
+# well below the call record's columns (2**31 - 1).
+MAX_TOKENS_PER_CALL = 100_000_000
 
 
 def _count(value: object) -> int:

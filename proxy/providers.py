@@ -61,6 +61,14 @@ class Snapshot:
         name = _family_provider(model) or settings.DEFAULT_PROVIDER
         if name and name in self.providers:
             return Resolved(self.providers[name], model)
+        if name:
+            raise GatewayError(
+                400,
+                f"The model '{model}' belongs to the provider '{name}', which is not "
+                "configured on this gateway.",
+                param="model",
+                code="provider_not_configured",
+            )
         raise GatewayError(
             400,
             f"No configured provider serves the model '{model}'. Use 'provider/model' "

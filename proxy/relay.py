@@ -9,15 +9,17 @@ import asyncio
 import json
 import logging
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Coroutine
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
 import aiohttp
+from django.conf import settings
 from django.http import HttpResponse, StreamingHttpResponse
 from django.utils import timezone
 
+from accounts import keycache
 from accounts.keycache import KeyIdentity
 from flows import recorder
 from flows.models import Call
@@ -45,6 +47,9 @@ MESSAGES = "messages"
 _CLIENT_CLOSED = 499
 # The event that ends an OpenAI stream.
 _OPENAI_DONE = b"data: [DONE]\n\n"
+# Work a call leaves behind: abandoned streams still read for their usage, cached
+# balances being lowered. Held here so the tasks are not collected mid-way.
+_background: set[asyncio.Task[None]] = set()
 _STREAM_HEADERS = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
 
 
@@ -82,6 +87,7 @@ class Exchange:
         if self.finished:
             return
         self.finished = True
+        self._distrust_implausible_usage()
         usage = self.usage or TokenUsage()
         cost = self._cost(outcome)
         recorder.record(
@@ -107,6 +113,18 @@ class Exchange:
                 created_at=self.created_at,
             )
         )
+        if cost:
+            _spawn(keycache.abalance_debit(self.identity.account_id, cost))
+
+    def _distrust_implausible_usage(self) -> None:
+        # Billions of tokens in one call is a provider's bug: charging it would drain
+        # the account and overflow the record. The call stays, unpriced and flagged.
+        if self.usage is not None and not self.usage.plausible:
+            logger.warning(
+                "proxy.implausible_usage",
+                extra={"flow": self.flow, "provider": self.resolved.provider.name},
+            )
+            self.usage = None
 
     def _cost(self, outcome: str) -> Decimal | None:
         """The call's exact cost; None when it cannot be known."""
@@ -591,11 +609,69 @@ async def _relay(
         if exchange.finished:
             response.release()
         else:
-            # The client went away: drop the connection rather than read the rest.
-            response.close()
-            exchange.finish(Call.Outcome.CANCELLED, _CLIENT_CLOSED)
+            _drain_abandoned(exchange, stream, decoder, response)
     if failure is not None:
         yield route.error_event(failure)
+
+
+def _drain_abandoned(
+    exchange: Exchange,
+    stream: _Stream,
+    decoder: SSEDecoder,
+    response: aiohttp.ClientResponse,
+) -> None:
+    """The client left mid-answer: read on in the background for the usage.
+
+    The provider bills what it generated whether or not anyone reads it, and it
+    reports how much only at the end; without it the call could not be charged.
+    Reading stops after ABANDONED_STREAM_DRAIN_S; a stream cut off there is
+    recorded with whatever usage it showed by then.
+    """
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:  # no loop left to read on: record what was seen
+        response.close()
+        exchange.finish(Call.Outcome.CANCELLED, _CLIENT_CLOSED)
+        return
+    _spawn(_drain(exchange, stream, decoder, response))
+
+
+def _spawn(work: Coroutine[Any, Any, None]) -> None:
+    try:
+        task = asyncio.get_running_loop().create_task(work)
+    except RuntimeError:  # the loop is gone (shutdown): the work is moot
+        work.close()
+        return
+    _background.add(task)
+    task.add_done_callback(_background.discard)
+
+
+async def _drain(
+    exchange: Exchange,
+    stream: _Stream,
+    decoder: SSEDecoder,
+    response: aiohttp.ClientResponse,
+) -> None:
+    try:
+        async with asyncio.timeout(settings.ABANDONED_STREAM_DRAIN_S):
+            async for chunk in response.content.iter_any():
+                for item in decoder.feed(chunk):
+                    stream.item(item)
+                if stream.done or stream.failed:
+                    break
+    except (TimeoutError, aiohttp.ClientError):
+        pass
+    except Exception:
+        logger.exception("upstream.drain_failed", extra={"flow": exchange.flow})
+    finally:
+        response.close()
+        exchange.finish(Call.Outcome.CANCELLED, _CLIENT_CLOSED)
+
+
+async def finish_background_tasks(timeout: float) -> None:
+    """Wait (bounded) for abandoned streams and balance updates (at shutdown)."""
+    if _background:
+        await asyncio.wait(set(_background), timeout=timeout)
 
 
 def _translated(

@@ -56,6 +56,8 @@ def json_body(request: HttpRequest) -> dict[str, Any]:
         body = json.loads(raw)
     except (ValueError, UnicodeDecodeError) as error:
         raise GatewayError(400, "The request body is not valid JSON.") from error
+    except RecursionError as error:
+        raise GatewayError(400, "The request body is nested too deeply.") from error
     if not isinstance(body, dict):
         raise GatewayError(400, "The request body must be a JSON object.")
     return body

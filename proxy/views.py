@@ -10,6 +10,7 @@ from collections.abc import Awaitable, Callable
 from functools import wraps
 from typing import Any
 
+from django.core.exceptions import DisallowedHost
 from django.http import HttpRequest, HttpResponse, JsonResponse, StreamingHttpResponse
 from django.views.decorators.csrf import csrf_exempt
 
@@ -43,6 +44,9 @@ def _gateway_errors(view: AsyncView, method: str) -> AsyncView:
         request: HttpRequest, *args: object
     ) -> HttpResponse | StreamingHttpResponse:
         try:
+            # Django checks the Host header against ALLOWED_HOSTS here; the
+            # middleware that would do it elsewhere is not on this path.
+            request.get_host()
             if request.method != method:
                 raise GatewayError(
                     405,
@@ -52,6 +56,8 @@ def _gateway_errors(view: AsyncView, method: str) -> AsyncView:
             return await view(request, *args)
         except GatewayError as error:
             return error.response()
+        except DisallowedHost:
+            return GatewayError(400, "The Host header is not allowed.").response()
         except TranslationError as error:
             return GatewayError(400, str(error), code="untranslatable").response()
         except Exception:

@@ -198,3 +198,30 @@ def test_an_account_without_credits_is_refused_before_any_upstream_call(
     assert caught.value.status_code == 402
     assert fake_openai.requests == []
     assert Account.objects.get(pk=broke.pk).credits_usd == 0
+
+
+def test_usage_no_call_could_reach_is_not_charged_but_recorded_unpriced(
+    client, fake_openai, priced_mini, account
+):
+    fake_openai.enqueue(JsonReply(usage=OpenAIUsage(10**15, 5)))
+
+    client.chat.completions.create(model="gpt-4o-mini", messages=MESSAGES)
+    settle()
+
+    call = Call.objects.get()
+    assert call.outcome == Call.Outcome.OK
+    assert call.cost_usd is None and not call.priced
+    assert call.input_tokens == 0
+    account.refresh_from_db()
+    assert account.credits_usd == Decimal("10")
+
+
+def test_a_default_provider_that_is_not_configured_is_named_in_the_error(
+    client, settings
+):
+    settings.DEFAULT_PROVIDER = "nowhere"
+
+    with pytest.raises(openai.BadRequestError) as caught:
+        client.chat.completions.create(model="llama-3-8b", messages=MESSAGES)
+
+    assert "'nowhere'" in caught.value.message

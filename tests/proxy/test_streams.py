@@ -415,11 +415,11 @@ def test_a_provider_that_goes_silent_mid_stream_times_out_with_an_error_event(
 # --- the client's side ----------------------------------------------------------------
 
 
-def test_a_client_that_hangs_up_mid_stream_is_recorded_as_cancelled(
-    gateway, api_key, fake_openai
+def test_a_client_that_hangs_up_mid_stream_is_charged_the_usage_reported_later(
+    gateway, api_key, fake_openai, settings
 ):
-    events = [sse(openai_chunk(f"word{i} ")) for i in range(20)]
-    fake_openai.enqueue(StreamReply(chunks=[*events, DONE], delay_s=0.1))
+    events = [sse(c) for c in answer(*(f"word{i} " for i in range(10)))]
+    fake_openai.enqueue(StreamReply(chunks=[*events, DONE], delay_s=0.05))
     headers = {"Authorization": f"Bearer {api_key}"}
 
     with httpx.stream(
@@ -428,6 +428,25 @@ def test_a_client_that_hangs_up_mid_stream_is_recorded_as_cancelled(
         first = next(response.iter_raw())
 
     assert b"word0" in first
+    call = wait_for_call()
+    assert (call.outcome, call.http_status) == (Call.Outcome.CANCELLED, 499)
+    assert (call.input_tokens, call.output_tokens) == (30, 7)
+    assert call.priced and call.cost_usd > 0
+
+
+def test_an_abandoned_stream_is_read_no_longer_than_the_drain_limit(
+    gateway, api_key, fake_openai, settings
+):
+    settings.ABANDONED_STREAM_DRAIN_S = 0.3
+    events = [sse(openai_chunk(f"word{i} ")) for i in range(20)]
+    fake_openai.enqueue(StreamReply(chunks=[*events, DONE], delay_s=0.1))
+    headers = {"Authorization": f"Bearer {api_key}"}
+
+    with httpx.stream(
+        "POST", f"{gateway.url}/v1/chat/completions", json=CHAT_BODY, headers=headers
+    ) as response:
+        next(response.iter_raw())
+
     call = wait_for_call()
     assert (call.outcome, call.http_status) == (Call.Outcome.CANCELLED, 499)
     assert call.latency_ms < 1500

@@ -476,3 +476,27 @@ def test_an_unexpected_failure_inside_the_gateway_gives_a_500_without_a_tracebac
     )
     assert_nothing_leaks(response, api_key)
     assert "proxy.unhandled_error" in caplog.messages
+
+
+def test_a_body_nested_too_deeply_is_a_400_not_a_crash(http):
+    body = "[" * 100_000 + "]" * 100_000
+
+    response = http.post(
+        "/v1/chat/completions",
+        content=body,
+        headers={"content-type": "application/json"},
+    )
+
+    assert response.status_code == 400
+    assert (
+        response.json()["error"]["message"] == "The request body is nested too deeply."
+    )
+
+
+def test_a_host_outside_allowed_hosts_is_refused_on_the_proxy_too(http):
+    response = http.post(
+        "/v1/chat/completions", json={}, headers={"host": "evil.example"}
+    )
+
+    assert response.status_code == 400
+    assert response.json()["error"]["message"] == "The Host header is not allowed."
