@@ -17,6 +17,8 @@ from decimal import Decimal
 from typing import Any, cast
 
 from django.conf import settings
+from redis.asyncio.retry import Retry as AsyncRetry
+from redis.backoff import NoBackoff
 
 logger = logging.getLogger(__name__)
 
@@ -128,12 +130,18 @@ class _RedisStore:
     def __init__(self, url: str) -> None:
         import redis
         import redis.asyncio
+        from redis.retry import Retry
 
         self._url = url
         self._errors = (redis.RedisError, OSError)
-        self._sync = redis.Redis.from_url(
-            url, decode_responses=True, socket_timeout=2, socket_connect_timeout=2
-        )
+        # One quick retry for a blip; a dead Redis must not hold every request.
+        self._options = {
+            "decode_responses": True,
+            "socket_timeout": 1,
+            "socket_connect_timeout": 1,
+            "retry": Retry(NoBackoff(), 1),
+        }
+        self._sync = redis.Redis.from_url(url, **self._options)
         self._async_module = redis.asyncio
         # An asyncio client belongs to the loop that made it.
         self._clients: dict[asyncio.AbstractEventLoop, Any] = {}
@@ -143,12 +151,8 @@ class _RedisStore:
         loop = asyncio.get_running_loop()
         client = self._clients.get(loop)
         if client is None:
-            client = self._async_module.from_url(
-                self._url,
-                decode_responses=True,
-                socket_timeout=2,
-                socket_connect_timeout=2,
-            )
+            options = {**self._options, "retry": AsyncRetry(NoBackoff(), 1)}
+            client = self._async_module.from_url(self._url, **options)
             self._clients[loop] = client
         return client
 
