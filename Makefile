@@ -19,18 +19,28 @@ $(VENV)/.installed-dev: requirements.txt requirements-dev.txt | $(BIN)/python
 	$(BIN)/pip install --quiet -r requirements-dev.txt
 	touch $@ $(VENV)/.installed
 
-# Install, migrate and serve on the embedded defaults (SQLite, no Redis), over ASGI.
-run: $(VENV)/.installed
-	DEBUG=$${DEBUG:-true} $(BIN)/python manage.py migrate --noinput
-	DEBUG=$${DEBUG:-true} $(BIN)/python manage.py runserver $(HOST):$(PORT)
+# Local development settings, written once and never overwritten: DEBUG on and a
+# random SECRET_KEY, so that every manage.py command (createaccount,
+# createsuperuser, ...) runs as well as the server. Readable by its owner only.
+.env:
+	@key="$$($(PYTHON) -c 'import secrets; print(secrets.token_urlsafe(50))')" && \
+		umask 077 && printf 'DEBUG=true\nSECRET_KEY=%s\n' "$$key" > $@
+	@echo "make run: wrote .env for local use (DEBUG=true, a new random SECRET_KEY)"
 
-# Production-style serving: uvicorn with worker processes (set SECRET_KEY first).
+# Install, migrate and serve on the embedded defaults (SQLite, no Redis), over ASGI.
+run: $(VENV)/.installed .env
+	$(BIN)/python manage.py migrate --noinput
+	$(BIN)/python manage.py runserver $(HOST):$(PORT)
+
+# Production-style serving: uvicorn with worker processes (set SECRET_KEY first),
+# the admin's static files gathered into STATIC_ROOT and served by WhiteNoise.
 # Several workers share revocations and balances only through Redis.
 serve: $(VENV)/.installed
 	@if [ "$${WORKERS:-2}" -gt 1 ] && [ -z "$$REDIS_URL" ]; then \
 		echo "make serve: set REDIS_URL to run more than one worker (or WORKERS=1)"; \
 		exit 2; fi
 	$(BIN)/python manage.py migrate --noinput
+	$(BIN)/python manage.py collectstatic --noinput --verbosity 0
 	$(BIN)/uvicorn llmtest.asgi:application --host $(HOST) --port $(PORT) \
 		--workers $${WORKERS:-2} --no-access-log --loop uvloop --http httptools
 

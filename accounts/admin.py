@@ -1,6 +1,7 @@
 from typing import Any
 
 from django.contrib import admin, messages
+from django.db import transaction
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
@@ -13,6 +14,15 @@ from accounts.models import Account, ApiKey, CreditEntry, Feedback
 
 # Newest ledger rows shown on an account's page; the rest are a link away.
 _RECENT_LEDGER_ROWS = 20
+
+
+def _credits_change_all(accounts: QuerySet[Account], change: dict[str, Any]) -> None:
+    """Apply one credit change to every account, or (ValueError) to none."""
+    with transaction.atomic():
+        for account in accounts:
+            services.credits_add(
+                account, change["amount_usd"], change["kind"], change["note"]
+            )
 
 
 class ApiKeyInline(admin.TabularInline):
@@ -70,17 +80,15 @@ class AccountAdmin(admin.ModelAdmin):
     ) -> HttpResponse | None:
         form = CreditChangeForm(request.POST if "apply" in request.POST else None)
         if "apply" in request.POST and form.is_valid():
-            for account in queryset:
-                services.credits_add(
-                    account,
-                    form.cleaned_data["amount_usd"],
-                    form.cleaned_data["kind"],
-                    form.cleaned_data["note"],
+            try:
+                _credits_change_all(queryset, form.cleaned_data)
+            except ValueError as error:
+                form.add_error("amount_usd", str(error))
+            else:
+                self.message_user(
+                    request, f"Credits changed on {queryset.count()} account(s)."
                 )
-            self.message_user(
-                request, f"Credits changed on {queryset.count()} account(s)."
-            )
-            return None
+                return None
         context = {
             **self.admin_site.each_context(request),
             "title": "Change credits",

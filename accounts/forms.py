@@ -2,6 +2,7 @@ from decimal import Decimal
 
 from django import forms
 
+from accounts import services
 from accounts.models import CreditEntry
 
 
@@ -18,7 +19,10 @@ class CreditChangeForm(forms.Form):
     amount_usd = forms.DecimalField(
         max_digits=20,
         decimal_places=10,
-        help_text="USD. Negative only for an adjustment that takes credits away.",
+        help_text=(
+            f"USD, at most {services.MAX_CREDIT_CHANGE_USD:,} at a time. Negative "
+            "only for an adjustment that takes credits away."
+        ),
     )
     note = forms.CharField(max_length=200, required=False)
 
@@ -27,8 +31,11 @@ class CreditChangeForm(forms.Form):
         amount = data.get("amount_usd")
         if amount is None:
             return data
-        if amount == 0:
-            self.add_error("amount_usd", "The amount cannot be zero.")
+        try:
+            services.credit_amount_check(amount)
+        except ValueError as error:
+            self.add_error("amount_usd", str(error))
+            return data
         if amount < Decimal(0) and data.get("kind") != CreditEntry.Kind.ADJUSTMENT:
             self.add_error("amount_usd", "Only an adjustment can be negative.")
         return data

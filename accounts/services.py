@@ -11,7 +11,7 @@ from decimal import Decimal
 
 from asgiref.sync import sync_to_async
 from django.db import transaction
-from django.db.models import F
+from django.db.models import F, QuerySet, Value
 from django.utils import timezone
 
 from accounts import keycache
@@ -24,6 +24,16 @@ logger = logging.getLogger(__name__)
 # Random characters after "llmt_": 40 url-safe characters carry 240 bits.
 _KEY_RANDOM_CHARS = 40
 _KEY_SHAPE = re.compile(rf"^{KEY_PREFIX}[A-Za-z0-9_-]{{32,128}}$")
+
+# USD: the most one top-up, adjustment or refund may move. Far above any real
+# payment; a typo of a few extra digits is refused instead of credited.
+MAX_CREDIT_CHANGE_USD = Decimal(1_000_000)
+# The money columns keep 10 decimal places: a finer amount cannot be stored.
+_MONEY_QUANTUM = Decimal("1e-10")
+# USD: the widest balance the money columns (10 digits before the point) read back
+# on every database. SQLite stores them as floats and reads 15 significant digits,
+# so a balance within 0.0001 of 10^10 comes back as 10^10, which no longer fits.
+_MAX_BALANCE_USD = Decimal(10**10 - 1)
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,12 +50,27 @@ class Charge:
 
 
 def account_create(email: str, credits_usd: Decimal = Decimal(0)) -> Account:
+    """Create an account, with its initial credits as a top-up.
+
+    The e-mail is stored in lower case. Raises ValueError, before anything is
+    written, for negative credits or credits that `credit_amount_check` refuses.
+    """
+    if credits_usd:
+        credit_amount_check(credits_usd)
+        if credits_usd < 0:
+            raise ValueError("Initial credits cannot be negative.")
+
     with transaction.atomic():
-        account = Account.objects.create(email=email)
+        account = Account.objects.create(email=email_normalize(email))
         if credits_usd:
             credits_add(account, credits_usd, CreditEntry.Kind.TOPUP, "initial credits")
     account.refresh_from_db()
     return account
+
+
+def email_normalize(email: str) -> str:
+    """One account per address, however its letters are cased."""
+    return email.strip().lower()
 
 
 def api_key_create(account: Account, name: str = "") -> tuple[ApiKey, str]:
@@ -178,20 +203,56 @@ def _balance_from_db(account_id: int) -> Decimal:
     return balance if balance is not None else Decimal(0)
 
 
+def credit_amount_check(amount_usd: Decimal) -> None:
+    """Raise ValueError, with a message for the operator, for an amount no single
+    credit change may carry: not a number, zero at the columns' 10 decimal places,
+    finer than them, or larger than MAX_CREDIT_CHANGE_USD either way.
+    """
+    if not amount_usd.is_finite():
+        raise ValueError("The amount must be a number of USD.")
+    if abs(amount_usd) > MAX_CREDIT_CHANGE_USD:
+        raise ValueError(
+            f"One credit change can move at most {MAX_CREDIT_CHANGE_USD:,} USD; "
+            "split a larger amount into several."
+        )
+    if amount_usd == 0:
+        raise ValueError("The amount cannot be zero.")
+    if amount_usd.quantize(_MONEY_QUANTUM) == 0:
+        raise ValueError("The amount is zero at 10 decimal places.")
+    if amount_usd != amount_usd.quantize(_MONEY_QUANTUM):
+        raise ValueError("The amount can have at most 10 decimal places.")
+
+
 def credits_add(
     account: Account, amount_usd: Decimal, kind: str, note: str = ""
 ) -> CreditEntry:
-    """Add (or with a negative amount, take) credits, with its ledger row."""
+    """Add (or with a negative amount, take) credits, with its ledger row.
+
+    Raises ValueError, and writes nothing, for an amount `credit_amount_check`
+    refuses or one that would take the balance (or, for a refund, the total
+    spent) beyond what the money columns hold.
+    """
     if kind == CreditEntry.Kind.CHARGE:
         raise ValueError("charges are written by charges_apply")
+    credit_amount_check(amount_usd)
+    spent_change = -amount_usd if kind == CreditEntry.Kind.REFUND else Decimal(0)
+
     with transaction.atomic():
-        entry = CreditEntry.objects.create(
-            account=account, kind=kind, amount_usd=amount_usd, note=note
-        )
-        spent_change = -amount_usd if kind == CreditEntry.Kind.REFUND else Decimal(0)
-        Account.objects.filter(pk=account.pk).update(
+        # The bounds are part of the UPDATE, so two changes racing on one account
+        # cannot pass them together.
+        changed = _within_money_bounds(
+            Account.objects.filter(pk=account.pk), amount_usd, spent_change
+        ).update(
             credits_usd=F("credits_usd") + amount_usd,
             total_spent=F("total_spent") + spent_change,
+        )
+        if not changed:
+            raise ValueError(
+                f"This change would take the balance of {account} beyond "
+                f"±{_MAX_BALANCE_USD:,} USD, the most an account can hold."
+            )
+        entry = CreditEntry.objects.create(
+            account=account, kind=kind, amount_usd=amount_usd, note=note
         )
         transaction.on_commit(lambda: _refresh_cached_balances([account.pk]))
     logger.info(
@@ -199,6 +260,21 @@ def credits_add(
         extra={"account_id": account.pk, "kind": kind, "amount_usd": str(amount_usd)},
     )
     return entry
+
+
+def _within_money_bounds(
+    accounts: QuerySet[Account], credits_change: Decimal, spent_change: Decimal
+) -> QuerySet[Account]:
+    """The accounts whose balance and total spent stay storable after the change."""
+    # Compared in SQL as `column + change`: a bound moved by the change instead
+    # could itself be too wide for the column's type.
+    return accounts.alias(
+        new_credits=F("credits_usd") + Value(credits_change),
+        new_spent=F("total_spent") + Value(spent_change),
+    ).filter(
+        new_credits__range=(-_MAX_BALANCE_USD, _MAX_BALANCE_USD),
+        new_spent__range=(-_MAX_BALANCE_USD, _MAX_BALANCE_USD),
+    )
 
 
 def charges_apply(charges: Iterable[Charge]) -> None:

@@ -19,6 +19,7 @@ class CallAdmin(admin.ModelAdmin):
 
     list_display = [
         "created_at",
+        "account",
         "flow",
         "requested_model",
         "served_model",
@@ -39,7 +40,7 @@ class CallAdmin(admin.ModelAdmin):
     ]
     search_fields = ["flow__name", "requested_model", "served_model", "account__email"]
     date_hierarchy = "created_at"
-    list_select_related = ["flow"]
+    list_select_related = ["account", "flow"]
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False

@@ -5,6 +5,9 @@ one with no middleware: Django's stock middleware is synchronous, and under ASGI
 each one costs a hop to a thread per request (measured: over 40% of a worker's time
 at 400 requests/s). Everything else (admin, REST API, health) gets the full stack.
 
+A request body over MAX_REQUEST_BYTES gets 413: refused from its Content-Length
+before it is read, or, sent chunked, cut off as soon as it passes the limit.
+
 On shutdown the call recorder writes what it still holds, so a worker that is
 stopped gracefully loses no call record.
 """
@@ -60,23 +63,81 @@ class ProxyHandler(ASGIHandler):
 proxy_application = ProxyHandler()
 
 
+class _BodyLimit:
+    """The `receive` and `send` of a request sent without Content-Length (chunked),
+    counting its body as it arrives.
+
+    Past MAX_REQUEST_BYTES it tells Django the client has left: Django stops
+    reading, answers nothing and returns, and the 413 is then ours to send. Under
+    uvicorn, which reads the socket only as the body is asked for, a worker so
+    holds little more than the limit; daphne's development server reads a whole
+    request before the application sees any of it.
+    """
+
+    def __init__(self, receive: Receive, send: Send) -> None:
+        self._receive = receive
+        self._send = send
+        self.body_bytes = 0
+        self.exceeded = False
+        self.response_started = False
+
+    async def receive(self) -> dict[str, Any]:
+        if self.exceeded:
+            return {"type": "http.disconnect"}
+        message: dict[str, Any] = await self._receive()
+        if message["type"] == "http.request":
+            self.body_bytes += len(message.get("body", b""))
+            if self.body_bytes > settings.MAX_REQUEST_BYTES:
+                self.exceeded = True
+                return {"type": "http.disconnect"}
+        return message
+
+    async def send(self, message: dict[str, Any]) -> None:
+        if message["type"] == "http.response.start":
+            self.response_started = True
+        await self._send(message)
+
+
 async def application(scope: Scope, receive: Receive, send: Send) -> None:
     if scope["type"] == "lifespan":
         await _lifespan(receive, send)
-    elif scope["type"] == "http" and _declared_too_large(scope):
+    elif scope["type"] != "http":
+        await _route(scope, receive, send)
+    elif _declared_too_large(scope):
         await _send_too_large(send)
-    elif scope["type"] == "http" and scope["path"].startswith(PROXY_PREFIX):
+    elif _content_length(scope) is None:
+        await _route_counting_body(scope, receive, send)
+    else:
+        await _route(scope, receive, send)
+
+
+async def _route(scope: Scope, receive: Receive, send: Send) -> None:
+    if scope["type"] == "http" and scope["path"].startswith(PROXY_PREFIX):
         await proxy_application(scope, receive, send)
     else:
         await django_application(scope, receive, send)
 
 
-def _declared_too_large(scope: Scope) -> bool:
-    """A body announced as over the limit is refused before it is read at all."""
+async def _route_counting_body(scope: Scope, receive: Receive, send: Send) -> None:
+    limit = _BodyLimit(receive, send)
+    await _route(scope, limit.receive, limit.send)
+    if limit.exceeded and not limit.response_started:
+        await _send_too_large(send)
+
+
+def _content_length(scope: Scope) -> bytes | None:
     for name, value in scope["headers"]:
         if name == b"content-length":
-            return value.isdigit() and int(value) > settings.MAX_REQUEST_BYTES
-    return False
+            return bytes(value)
+    return None
+
+
+def _declared_too_large(scope: Scope) -> bool:
+    """A body announced as over the limit is refused before it is read at all."""
+    value = _content_length(scope)
+    if value is None:
+        return False
+    return value.isdigit() and int(value) > settings.MAX_REQUEST_BYTES
 
 
 async def _send_too_large(send: Send) -> None:

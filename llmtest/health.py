@@ -5,7 +5,9 @@ import logging
 from django.conf import settings
 from django.db import connection
 from django.http import HttpRequest, JsonResponse
-from django.views.decorators.http import require_GET
+from django.views.decorators.csrf import csrf_exempt
+
+from llmtest.errors import GatewayError
 
 logger = logging.getLogger(__name__)
 
@@ -34,8 +36,16 @@ def _redis_ok() -> bool | None:
         return False
 
 
-@require_GET
+# Load balancers and orchestrators send no cookie or token: CSRF has nothing to
+# protect here, and its 403 page would not be JSON.
+@csrf_exempt
 def healthz(request: HttpRequest) -> JsonResponse:
+    if request.method not in ("GET", "HEAD"):
+        allow = {"Allow": "GET, HEAD"}
+        return GatewayError(
+            405, "/healthz only accepts GET and HEAD.", headers=allow
+        ).response()
+
     database = _database_ok()
     redis_state = _redis_ok()
     healthy = database and redis_state is not False

@@ -49,6 +49,9 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # Serves STATIC_ROOT (the admin's CSS and JS, gathered by collectstatic) when
+    # no web server in front does; early, so static files skip the rest.
+    "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -144,7 +147,7 @@ REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": ["accounts.authentication.ApiKeyAuthentication"],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
-    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_PARSER_CLASSES": ["llmtest.parsers.SafeJSONParser"],
     "EXCEPTION_HANDLER": "llmtest.errors.api_exception_handler",
     "UNAUTHENTICATED_USER": None,
 }
@@ -202,9 +205,20 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
     "loggers": {
-        # Django's request logger prints tracebacks of failed requests; ours log the
-        # error by name instead, so keep it to one line.
-        "django.request": {"level": "ERROR", "propagate": True},
+        # Django first installs its own logging defaults, which give "django" a
+        # console handler of their own (active under DEBUG, with full tracebacks)
+        # and "django.server" another. Naming both here replaces those handlers,
+        # so each line is written once, by ours; their children (daphne's
+        # "django.channels.server", "django.request") reach them by propagation.
+        "django": {"handlers": ["console"], "level": LOG_LEVEL, "propagate": False},
+        "django.server": {
+            "handlers": ["console"],
+            "level": LOG_LEVEL,
+            "propagate": False,
+        },
+        # Failed requests are logged by our handlers with the error's name; Django's
+        # own warning for every 4xx adds nothing.
+        "django.request": {"level": "ERROR"},
     },
 }
 

@@ -1,8 +1,12 @@
+from django.core.validators import MinValueValidator
 from django.db import models
 from django.utils import timezone
 
 from accounts.models import money_field
 from proxy import secretbox
+
+# A price is never below zero: a negative one would pay the caller for each call.
+_NOT_NEGATIVE = [MinValueValidator(0)]
 
 
 class Provider(models.Model):
@@ -43,7 +47,7 @@ class Provider(models.Model):
         self.api_key_hint = secretbox.hint(plain) if plain else ""
 
     def get_api_key(self) -> str:
-        return secretbox.decrypt(self.api_key_encrypted)
+        return secretbox.decrypt(self.api_key_encrypted, provider=self.name)
 
 
 class PriceOverride(models.Model):
@@ -57,10 +61,10 @@ class PriceOverride(models.Model):
         unique=True,
         help_text="Model id as served, with or without the provider prefix.",
     )
-    input_per_mtok = money_field()
-    cached_input_per_mtok = money_field(null=True, blank=True)
-    cache_write_per_mtok = money_field(null=True, blank=True)
-    output_per_mtok = money_field()
+    input_per_mtok = money_field(validators=_NOT_NEGATIVE)
+    cached_input_per_mtok = money_field(null=True, blank=True, validators=_NOT_NEGATIVE)
+    cache_write_per_mtok = money_field(null=True, blank=True, validators=_NOT_NEGATIVE)
+    output_per_mtok = money_field(validators=_NOT_NEGATIVE)
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:

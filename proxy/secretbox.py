@@ -4,12 +4,15 @@ Rotating SECRET_KEY makes stored provider keys unreadable: they must be entered 
 """
 
 import base64
+import logging
 from functools import cache
 
 from cryptography.fernet import Fernet, InvalidToken
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from django.conf import settings
+
+logger = logging.getLogger(__name__)
 
 # Domain separation, so this key differs from anything else derived from SECRET_KEY.
 _INFO = b"llmtest provider keys v1"
@@ -27,13 +30,17 @@ def encrypt(plain: str) -> str:
     return _fernet(settings.SECRET_KEY).encrypt(plain.encode()).decode()
 
 
-def decrypt(token: str) -> str:
-    """The plain text; an empty string when the token cannot be read."""
+def decrypt(token: str, *, provider: str = "") -> str:
+    """The plain text; an empty string, with a warning naming the provider, when
+    the token cannot be read (it was encrypted under another SECRET_KEY)."""
     if not token:
         return ""
     try:
         return _fernet(settings.SECRET_KEY).decrypt(token.encode()).decode()
     except InvalidToken:
+        # Nothing of the token goes in the line: the event and the provider tell the
+        # operator which key to enter again.
+        logger.warning("provider_key.unreadable", extra={"provider": provider})
         return ""
 
 

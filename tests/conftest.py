@@ -14,6 +14,12 @@ from tests.gateway import GatewayServer, running_gateway
 pytest_plugins = ["tests.fakes.fixtures"]
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    # The suite runs without collectstatic, so WhiteNoise finds no STATIC_ROOT and
+    # says so each time Django's middleware is built; in production it is a signal.
+    config.addinivalue_line("filterwarnings", "ignore:No directory at:UserWarning")
+
+
 @pytest.fixture(autouse=True)
 def _fresh_caches() -> Iterator[None]:
     """Each test starts with empty key/balance caches and a fresh provider table."""

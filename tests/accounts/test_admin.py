@@ -133,6 +133,52 @@ def test_the_change_credits_action_refuses_a_bad_amount_and_changes_nothing(
     assert account.ledger.count() == 1
 
 
+def test_an_oversized_top_up_is_a_form_error_and_the_account_still_works(staff):
+    account = AccountFactory(credits=Decimal("10"))
+    api = APIClient(HTTP_AUTHORIZATION=f"Bearer {api_key_for(account)}")
+
+    response = _action(
+        staff,
+        "/admin/accounts/account/",
+        "change_credits",
+        [account.pk],
+        apply="1",
+        kind="topup",
+        amount_usd="9999999999.9999999999",
+    )
+
+    assert response.status_code == 200
+    assert "at most 1,000,000 USD" in response.content.decode()
+    account.refresh_from_db()
+    assert account.credits_usd == Decimal("10")
+    assert api.get("/api/account").status_code == 200
+    assert staff.get("/admin/accounts/account/").status_code == 200
+
+
+def test_a_change_one_account_cannot_hold_is_applied_to_none_of_them(staff):
+    full = AccountFactory()
+    Account.objects.filter(pk=full.pk).update(credits_usd=Decimal("9999999000"))
+    # Created last, so listed (and changed) first: the refusal must undo it.
+    roomy = AccountFactory(credits=Decimal("3"))
+
+    response = _action(
+        staff,
+        "/admin/accounts/account/",
+        "change_credits",
+        [roomy.pk, full.pk],
+        apply="1",
+        kind="topup",
+        amount_usd="1000",
+    )
+
+    assert response.status_code == 200
+    assert b"errorlist" in response.content
+    assert full.email in response.content.decode()
+    roomy.refresh_from_db()
+    assert roomy.credits_usd == Decimal("3")
+    assert not CreditEntry.objects.filter(amount_usd=Decimal("1000")).exists()
+
+
 def test_the_account_balance_cannot_be_edited_by_hand(staff):
     account = AccountFactory(credits=Decimal("3"))
 

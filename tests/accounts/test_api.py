@@ -162,3 +162,14 @@ def test_feedback_sent_as_a_list_gets_400(client):
 
     assert response.status_code == 400
     assert not Feedback.objects.exists()
+
+
+def test_feedback_nested_too_deeply_gets_400_in_the_error_shape(client):
+    response = client.post(
+        "/api/feedback", b"[" * 100_000, content_type="application/json"
+    )
+
+    assert response.status_code == 400
+    assert response.json()["error"]["type"] == "invalid_request_error"
+    assert "nested too deeply" in response.json()["error"]["message"]
+    assert not Feedback.objects.exists()

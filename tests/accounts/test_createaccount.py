@@ -56,6 +56,8 @@ def test_run_again_it_adds_a_second_key_to_the_existing_account():
         ("bad@example.com", "--credits", "-1"),
         ("bad@example.com", "--credits", "NaN"),
         ("bad@example.com", "--credits", "Infinity"),
+        ("bad@example.com", "--credits", "9999999999.9999999999"),
+        ("bad@example.com", "--credits", "0.00000000001"),
         ("not-an-email",),
     ],
 )
@@ -75,3 +77,18 @@ def test_it_refuses_credits_for_an_existing_account():
 
     assert Account.objects.get().credits_usd == 0
     assert ApiKey.objects.count() == 1
+
+
+def test_it_says_why_oversized_credits_are_refused():
+    with pytest.raises(CommandError, match="at most 1,000,000 USD"):
+        _run("big@example.com", "--credits", "9999999999.9999999999")
+
+
+def test_an_email_in_another_case_is_the_same_account():
+    _run("YOU@example.com")
+
+    _run("you@EXAMPLE.com")
+
+    account = Account.objects.get()
+    assert account.email == "you@example.com"
+    assert ApiKey.objects.filter(account=account).count() == 2

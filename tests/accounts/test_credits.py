@@ -159,3 +159,81 @@ def test_a_top_up_refreshes_the_cached_balance_once_committed(
         services.credits_add(account, Decimal("3"), CreditEntry.Kind.TOPUP)
 
     assert keycache.balance_get(account.pk) == Decimal("3")
+
+
+@pytest.mark.parametrize(
+    "amount",
+    ["9999999999.9999999999", "1000000.0000000001", "-1000000.5", "NaN", "Infinity"],
+)
+def test_a_change_beyond_the_cap_or_not_a_number_is_refused_and_writes_nothing(
+    amount,
+):
+    account = AccountFactory(credits=Decimal("3"))
+
+    with pytest.raises(ValueError):
+        services.credits_add(account, Decimal(amount), CreditEntry.Kind.ADJUSTMENT)
+
+    account.refresh_from_db()
+    assert account.credits_usd == Decimal("3")
+    assert account.ledger.count() == 1
+
+
+def test_a_change_of_exactly_the_cap_is_accepted():
+    account = AccountFactory()
+
+    services.credits_add(
+        account, services.MAX_CREDIT_CHANGE_USD, CreditEntry.Kind.TOPUP
+    )
+
+    account.refresh_from_db()
+    assert account.credits_usd == Decimal(1_000_000)
+
+
+@pytest.mark.parametrize(
+    ("amount", "message"),
+    [
+        ("0", "cannot be zero"),
+        ("0.00000000001", "zero at 10 decimal places"),
+        ("-0.00000000004", "zero at 10 decimal places"),
+        ("1.00000000001", "at most 10 decimal places"),
+    ],
+)
+def test_an_amount_that_is_zero_or_too_fine_for_the_ledger_is_refused(amount, message):
+    account = AccountFactory()
+
+    with pytest.raises(ValueError, match=message):
+        services.credits_add(account, Decimal(amount), CreditEntry.Kind.ADJUSTMENT)
+
+    assert not account.ledger.exists()
+
+
+def test_a_change_that_would_take_the_balance_past_the_column_is_refused():
+    account = AccountFactory()
+    Account.objects.filter(pk=account.pk).update(credits_usd=Decimal("9999500000"))
+
+    with pytest.raises(ValueError, match="beyond"):
+        services.credits_add(account, Decimal("500000"), CreditEntry.Kind.TOPUP)
+
+    account.refresh_from_db()
+    assert account.credits_usd == Decimal("9999500000")
+    assert not account.ledger.exists()
+
+
+def test_a_new_account_stores_its_email_in_lower_case():
+    account = services.account_create("  YOU@Example.com ")
+
+    assert account.email == "you@example.com"
+
+
+def test_a_new_account_with_credits_beyond_the_cap_is_not_created():
+    with pytest.raises(ValueError, match="at most 1,000,000 USD"):
+        services.account_create("big@example.com", Decimal("9999999999.9999999999"))
+
+    assert not Account.objects.exists()
+
+
+def test_a_new_account_cannot_start_with_negative_credits():
+    with pytest.raises(ValueError, match="cannot be negative"):
+        services.account_create("new@example.com", Decimal("-5"))
+
+    assert not Account.objects.exists()

@@ -52,6 +52,18 @@ def test_the_call_list_shows_every_call(staff, calls):
     assert _listed(staff) == _ids(calls, *calls)
 
 
+def test_the_call_list_shows_each_calls_account(staff, calls):
+    other = CallFactory(flow=FlowFactory(account=AccountFactory(email="x@corp.test")))
+
+    response = staff.get(CALLS)
+
+    page = response.content.decode()
+    assert response.status_code == 200
+    assert "column-account" in page
+    assert other.account.email in page
+    assert calls["support ok"].account.email in page
+
+
 def test_the_call_list_filters_by_flow(staff, calls):
     listed = _listed(staff, "flow__name=summarizer")
 

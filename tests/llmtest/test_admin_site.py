@@ -137,3 +137,33 @@ def test_a_price_override_needs_its_input_and_output_prices(staff):
 
     assert response.status_code == 200
     assert not PriceOverride.objects.exists()
+
+
+@pytest.mark.parametrize(
+    "field",
+    [
+        "input_per_mtok",
+        "cached_input_per_mtok",
+        "cache_write_per_mtok",
+        "output_per_mtok",
+    ],
+)
+def test_a_price_override_refuses_a_negative_price(staff, field):
+    prices = {"input_per_mtok": "2", "output_per_mtok": "8"}
+
+    response = staff.post(
+        "/admin/proxy/priceoverride/add/",
+        {
+            "model": "my-finetune",
+            **prices,
+            field: "-0.5",
+            "created_at_0": "2026-03-02",
+            "created_at_1": "12:00:00",
+        },
+    )
+
+    assert response.status_code == 200
+    assert response.context["adminform"].form.errors[field] == [
+        "Ensure this value is greater than or equal to 0."
+    ]
+    assert not PriceOverride.objects.exists()

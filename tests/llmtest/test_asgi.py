@@ -1,5 +1,7 @@
 """The ASGI entry point's own behaviour, over real HTTP."""
 
+from collections.abc import Iterator
+
 import httpx
 import pytest
 
@@ -20,6 +22,63 @@ def test_a_body_announced_as_too_large_is_refused_before_it_is_read(
 
     assert response.status_code == 413
     assert response.json()["error"]["type"] == "request_too_large"
+
+
+class ChunkedBody:
+    """A large body httpx sends without Content-Length (Transfer-Encoding: chunked),
+    counting how much of it the client got to send."""
+
+    def __init__(self, total: int, chunk: int = 64 * 1024) -> None:
+        self.total, self.chunk, self.sent = total, chunk, 0
+
+    def __iter__(self) -> Iterator[bytes]:
+        while self.sent < self.total:
+            self.sent += self.chunk
+            yield b" " * self.chunk
+
+
+@pytest.mark.parametrize("path", ["/v1/chat/completions", "/api/feedback"])
+def test_a_chunked_body_over_the_limit_gets_413_without_being_read_whole(
+    gateway, api_key, settings, path
+):
+    settings.MAX_REQUEST_BYTES = 1000
+    body = ChunkedBody(total=100 * 1024 * 1024)
+
+    response = httpx.post(
+        f"{gateway.url}{path}",
+        content=body,
+        headers={
+            "authorization": f"Bearer {api_key}",
+            "content-type": "application/json",
+        },
+    )
+
+    assert response.status_code == 413
+    assert response.json()["error"] == {
+        "message": "The request body is larger than 1000 bytes.",
+        "type": "request_too_large",
+        "code": None,
+        "param": None,
+    }
+    # The gateway stopped reading: the client could only fill the socket buffers.
+    assert body.sent < body.total / 10
+
+
+def test_a_chunked_body_within_the_limit_is_served(gateway, api_key, settings):
+    settings.MAX_REQUEST_BYTES = 1000
+    body = [
+        b'{"model": "gpt-4o-mini", ',
+        b'"messages": [{"role": "user", "content": "hi"}]}',
+    ]
+
+    response = httpx.post(
+        f"{gateway.url}/v1/chat/completions",
+        content=iter(body),
+        headers={"authorization": f"Bearer {api_key}"},
+    )
+
+    assert response.status_code == 200
+    assert response.json()["object"] == "chat.completion"
 
 
 def test_the_admin_is_served_with_the_full_middleware_stack(gateway):

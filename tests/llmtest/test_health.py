@@ -44,7 +44,23 @@ def test_health_reports_a_broken_redis_url_as_down_with_503(settings):
     assert response.json()["redis"] == "down"
 
 
-def test_health_answers_only_get():
-    response = Client().post("/healthz")
+@pytest.mark.parametrize("method", ["post", "put", "delete"])
+def test_health_answers_other_methods_with_405_in_the_error_shape(method):
+    client = Client(enforce_csrf_checks=True)
+
+    response = getattr(client, method)("/healthz")
 
     assert response.status_code == 405
+    assert response["Allow"] == "GET, HEAD"
+    assert response.json()["error"] == {
+        "message": "/healthz only accepts GET and HEAD.",
+        "type": "invalid_request_error",
+        "code": None,
+        "param": None,
+    }
+
+
+def test_health_answers_head_like_get():
+    response = Client().head("/healthz")
+
+    assert response.status_code == 200

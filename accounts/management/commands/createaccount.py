@@ -7,9 +7,6 @@ from django.core.validators import validate_email
 from accounts import services
 from accounts.models import Account
 
-# USD: the credit columns hold 10 digits before the decimal point.
-_MAX_CREDITS = Decimal(10) ** 10
-
 
 class Command(BaseCommand):
     help = (
@@ -27,9 +24,10 @@ class Command(BaseCommand):
         email = _email(options["email"])
         credits_usd = _credits(options["credits"])
 
-        account = Account.objects.filter(email=email).first()
+        # iexact also finds an account stored before e-mails were lower-cased.
+        account = Account.objects.filter(email__iexact=email).first()
         if account is None:
-            account = services.account_create(email, credits_usd)
+            account = _account_create(email, credits_usd)
             self.stderr.write(
                 f"Created account {account.email} with {credits_usd} USD."
             )
@@ -46,7 +44,7 @@ def _email(text: str) -> str:
         validate_email(text)
     except ValidationError as error:
         raise CommandError(f"'{text}' is not an email address.") from error
-    return text
+    return services.email_normalize(text)
 
 
 def _credits(text: str) -> Decimal:
@@ -54,6 +52,15 @@ def _credits(text: str) -> Decimal:
         credits_usd = Decimal(text)
     except InvalidOperation as error:
         raise CommandError("--credits must be a number of USD.") from error
-    if not credits_usd.is_finite() or not 0 <= credits_usd < _MAX_CREDITS:
-        raise CommandError(f"--credits must be between 0 and {_MAX_CREDITS} USD.")
+    if not credits_usd.is_finite():
+        raise CommandError("--credits must be a number of USD.")
+    if credits_usd < 0:
+        raise CommandError("--credits cannot be negative.")
     return credits_usd
+
+
+def _account_create(email: str, credits_usd: Decimal) -> Account:
+    try:
+        return services.account_create(email, credits_usd)
+    except ValueError as error:
+        raise CommandError(f"--credits: {error}") from error
