@@ -131,7 +131,11 @@ def key_from_headers(authorization: str | None, x_api_key: str | None) -> str:
     if not raw:
         raise GatewayError(401, "Missing API key: send 'Authorization: Bearer llmt_…'.")
     if not _KEY_SHAPE.match(raw):
-        raise GatewayError(401, "Malformed API key: gateway keys start with 'llmt_'.")
+        raise GatewayError(
+            401,
+            "Malformed API key: a gateway key is 'llmt_' and at least 32 more "
+            "characters.",
+        )
     return raw
 
 
