@@ -1,5 +1,6 @@
 from typing import Any
 
+from django.conf import settings
 from django.contrib import admin, messages
 from django.db import transaction
 from django.db.models import QuerySet
@@ -142,9 +143,15 @@ class ApiKeyAdmin(admin.ModelAdmin):
 
     @admin.action(description="Revoke selected keys")
     def revoke(self, request: HttpRequest, queryset: QuerySet[ApiKey]) -> None:
-        for key in queryset:
-            services.api_key_revoke(key)
-        self.message_user(request, f"Revoked {queryset.count()} key(s).")
+        propagated = [services.api_key_revoke(key) for key in queryset]
+        self.message_user(request, f"Revoked {len(propagated)} key(s).")
+        if not all(propagated):
+            self.message_user(
+                request,
+                "Redis could not be reached: a worker that cached these keys may "
+                f"accept them for up to {settings.AUTH_CACHE_TTL_S} more seconds.",
+                messages.WARNING,
+            )
 
 
 @admin.register(CreditEntry)

@@ -70,9 +70,10 @@ class _LocalStore:
                 self._make_room()
                 self._data[key] = (time.monotonic() + ttl, value)
 
-    def delete(self, key: str) -> None:
+    def delete(self, key: str) -> bool:
         with self._lock:
             self._data.pop(key, None)
+        return True
 
     async def aget(self, key: str) -> str | None:
         return self.get(key)
@@ -120,12 +121,19 @@ return false
 """
 # Seconds between two log lines about the same Redis outage.
 _OUTAGE_LOG_INTERVAL_S = 30.0
+# Seconds Redis is left alone after a failure: a Redis that hangs instead of
+# refusing would otherwise cost every request its timeout.
+_BACKOFF_AFTER_FAILURE_S = 5.0
 
 
 class _RedisStore:
     """Redis, failing open: while it is unreachable every read is a miss (the
     database answers instead) and every write is skipped, so the gateway keeps
-    serving, only slower."""
+    serving, only slower.
+
+    A revocation may have been skipped during the outage, so once Redis answers
+    again every cached identity is dropped and read afresh from the database.
+    """
 
     def __init__(self, url: str) -> None:
         import redis
@@ -146,6 +154,8 @@ class _RedisStore:
         # An asyncio client belongs to the loop that made it.
         self._clients: dict[asyncio.AbstractEventLoop, Any] = {}
         self._last_outage_log = 0.0
+        self._skip_until = 0.0
+        self._forget_identities = False
 
     def _client(self) -> Any:
         loop = asyncio.get_running_loop()
@@ -156,14 +166,37 @@ class _RedisStore:
             self._clients[loop] = client
         return client
 
+    def _usable(self) -> bool:
+        return time.monotonic() >= self._skip_until
+
     def _outage(self, error: Exception) -> None:
         now = time.monotonic()
+        self._skip_until = now + _BACKOFF_AFTER_FAILURE_S
+        self._forget_identities = True
         if now - self._last_outage_log >= _OUTAGE_LOG_INTERVAL_S:
             self._last_outage_log = now
             logger.warning("keycache.redis_unavailable", exc_info=error)
 
+    def _recover(self) -> None:
+        if self._forget_identities:
+            self._forget_identities = False
+            for key in self._sync.scan_iter(f"{_KEY}*", count=1000):
+                self._sync.delete(key)
+            logger.warning("keycache.redis_back_identities_dropped")
+
+    async def _arecover(self) -> None:
+        if self._forget_identities:
+            self._forget_identities = False
+            client = self._client()
+            async for key in client.scan_iter(f"{_KEY}*", count=1000):
+                await client.delete(key)
+            logger.warning("keycache.redis_back_identities_dropped")
+
     def get(self, key: str) -> str | None:
+        if not self._usable():
+            return None
         try:
+            self._recover()
             return cast(str | None, self._sync.get(key))
         except self._errors as error:
             self._outage(error)
@@ -175,17 +208,26 @@ class _RedisStore:
     def add(self, key: str, value: str, ttl: float) -> None:
         self._run(self._sync.set, key, value, ex=max(1, int(ttl)), nx=True)
 
-    def delete(self, key: str) -> None:
-        self._run(self._sync.delete, key)
+    def delete(self, key: str) -> bool:
+        return self._run(self._sync.delete, key)
 
-    def _run(self, command: Any, *args: Any, **kwargs: Any) -> None:
+    def _run(self, command: Any, *args: Any, **kwargs: Any) -> bool:
+        """Run a write; False when Redis could not take it."""
+        if not self._usable():
+            return False
         try:
+            self._recover()
             command(*args, **kwargs)
         except self._errors as error:
             self._outage(error)
+            return False
+        return True
 
     async def aget(self, key: str) -> str | None:
+        if not self._usable():
+            return None
         try:
+            await self._arecover()
             value: str | None = await self._client().get(key)
         except self._errors as error:
             self._outage(error)
@@ -202,7 +244,10 @@ class _RedisStore:
         await self._arun("eval", _DEBIT_SCRIPT, 1, key, str(-amount))
 
     async def _arun(self, command: str, *args: Any, **kwargs: Any) -> None:
+        if not self._usable():
+            return
         try:
+            await self._arecover()
             await getattr(self._client(), command)(*args, **kwargs)
         except self._errors as error:
             self._outage(error)
@@ -278,8 +323,9 @@ def _identity_entry(identity: KeyIdentity | None) -> tuple[str, float]:
     return identity.dump(), settings.AUTH_CACHE_TTL_S
 
 
-def identity_forget(key_hash: str) -> None:
-    _get_store().delete(_KEY + key_hash)
+def identity_forget(key_hash: str) -> bool:
+    """Drop a cached identity. False when the shared cache could not be reached."""
+    return _get_store().delete(_KEY + key_hash)
 
 
 def identity_refuse(key_hash: str) -> None:

@@ -94,16 +94,24 @@ def _random_key_body() -> str:
     return body[:_KEY_RANDOM_CHARS]
 
 
-def api_key_revoke(key: ApiKey) -> None:
-    """Revoke a key; the shared cache forgets it, so it stops working at once."""
+def api_key_revoke(key: ApiKey) -> bool:
+    """Revoke a key; the shared cache forgets it, so it stops working at once.
+
+    Returns False when the shared cache was unreachable: the key is revoked in the
+    database, but a process that cached it may accept it for up to
+    AUTH_CACHE_TTL_S more seconds.
+    """
     if key.revoked_at is None:
         key.revoked_at = timezone.now()
         key.save(update_fields=["revoked_at"])
-    api_key_forget(key.key_hash)
+    forgotten = api_key_forget(key.key_hash)
     logger.info("api_key.revoked", extra={"key_id": key.pk})
+    if not forgotten:
+        logger.error("api_key.revocation_not_propagated", extra={"key_id": key.pk})
+    return forgotten
 
 
-def api_key_forget(key_hash: str) -> None:
+def api_key_forget(key_hash: str) -> bool:
     """Stop a revoked or deleted key at once, in every process sharing the cache.
 
     The cached identity is dropped now. Until the change commits, a request on
@@ -111,8 +119,9 @@ def api_key_forget(key_hash: str) -> None:
     it again, and one that read it just before may cache it just after; so once
     committed the key is cached as refused, which such late writes never replace.
     """
-    keycache.identity_forget(key_hash)
+    forgotten = keycache.identity_forget(key_hash)
     transaction.on_commit(lambda: keycache.identity_refuse(key_hash))
+    return forgotten
 
 
 # --- authentication -----------------------------------------------------------------
@@ -233,8 +242,8 @@ def credits_add(
     """Add (or with a negative amount, take) credits, with its ledger row.
 
     Raises ValueError, and writes nothing, for an amount `credit_amount_check`
-    refuses or one that would take the balance (or, for a refund, the total
-    spent) beyond what the money columns hold.
+    refuses, one that would take the balance (or, for a refund, the total spent)
+    beyond what the money columns hold, or a refund larger than the total spent.
     """
     if kind == CreditEntry.Kind.CHARGE:
         raise ValueError("charges are written by charges_apply")
@@ -251,10 +260,7 @@ def credits_add(
             total_spent=F("total_spent") + spent_change,
         )
         if not changed:
-            raise ValueError(
-                f"This change would take the balance of {account} beyond "
-                f"±{_MAX_BALANCE_USD:,} USD, the most an account can hold."
-            )
+            raise _change_refused(account, spent_change)
         entry = CreditEntry.objects.create(
             account=account, kind=kind, amount_usd=amount_usd, note=note
         )
@@ -269,7 +275,12 @@ def credits_add(
 def _within_money_bounds(
     accounts: QuerySet[Account], credits_change: Decimal, spent_change: Decimal
 ) -> QuerySet[Account]:
-    """The accounts whose balance and total spent stay storable after the change."""
+    """The accounts whose balance and total spent stay storable after the change,
+    and whose total spent, if the change lowers it (a refund), stays at or above 0.
+    """
+    # A refund gives back at most what was spent. Only a change that lowers the
+    # total is held to zero, so an account already below zero can still be topped up.
+    lowest_spent = Decimal(0) if spent_change < 0 else -_MAX_BALANCE_USD
     # Compared in SQL as `column + change`: a bound moved by the change instead
     # could itself be too wide for the column's type.
     return accounts.alias(
@@ -277,7 +288,26 @@ def _within_money_bounds(
         new_spent=F("total_spent") + Value(spent_change),
     ).filter(
         new_credits__range=(-_MAX_BALANCE_USD, _MAX_BALANCE_USD),
-        new_spent__range=(-_MAX_BALANCE_USD, _MAX_BALANCE_USD),
+        new_spent__range=(lowest_spent, _MAX_BALANCE_USD),
+    )
+
+
+def _change_refused(account: Account, spent_change: Decimal) -> ValueError:
+    """Why `_within_money_bounds` let no row through; reads the account again."""
+    spent = (
+        Account.objects.filter(pk=account.pk)
+        .values_list("total_spent", flat=True)
+        .first()
+    )
+    if spent is not None and spent_change < 0 and spent + spent_change < 0:
+        return ValueError(
+            f"A refund of {-spent_change.normalize():f} USD is more than the "
+            f"{spent.normalize():f} USD {account} has spent; a refund gives back "
+            "at most what was spent."
+        )
+    return ValueError(
+        f"This change would take the balance of {account} beyond "
+        f"±{_MAX_BALANCE_USD:,} USD, the most an account can hold."
     )
 
 

@@ -19,7 +19,14 @@ from decimal import Decimal
 from typing import cast
 
 from django.conf import settings
-from django.db import DataError, IntegrityError, close_old_connections, transaction
+from django.db import (
+    DataError,
+    IntegrityError,
+    InterfaceError,
+    OperationalError,
+    close_old_connections,
+    transaction,
+)
 from django.db.models import CharField
 from django.utils import timezone
 
@@ -37,6 +44,10 @@ _MAX_ATTEMPTS = 5
 # Errors that writing the same rows again cannot fix: the database refuses a row
 # (its account was deleted, a call id was seen before, a value does not fit).
 _REFUSED = (IntegrityError, DataError)
+# Errors of a database that is down or unreachable: worth waiting for.
+_UNREACHABLE = (OperationalError, InterfaceError)
+# Seconds: the longest pause between two tries against a database that is down.
+_MAX_RETRY_DELAY_S = 10.0
 # Characters each text column of a call holds; longer values are cut to fit.
 _TEXT_LIMITS = {
     field.name: field.max_length
@@ -161,25 +172,40 @@ class _Recorder:
             )
 
     def _write_retrying(self, batch: list[CallRecord]) -> None:
-        """Write a batch, retrying what may pass next time. Raises _REFUSED errors."""
-        for attempt in range(1, _MAX_ATTEMPTS + 1):
+        """Write a batch, retrying what may pass next time. Raises _REFUSED errors.
+
+        A database that cannot be reached is waited for, with growing pauses, for
+        up to RECORDER_RETRY_FOR_S: the calls were answered, so their records and
+        charges must land. Any other failure gets a few quick retries.
+        """
+        started = time.monotonic()
+        attempt = 0
+        while True:
+            attempt += 1
             try:
                 self._write_once(batch)
                 return
             except _REFUSED:
                 raise
-            except Exception:
+            except Exception as error:
                 logger.exception(
                     "recorder.batch_failed",
                     extra={"calls": len(batch), "attempt": attempt},
                 )
                 self._flows.clear()
                 close_old_connections()
-                time.sleep(_RETRY_DELAY_S)
+                if not self._worth_retrying(error, attempt, started):
+                    break
+                time.sleep(min(_RETRY_DELAY_S * 2 ** (attempt - 1), _MAX_RETRY_DELAY_S))
         logger.error(
             "recorder.batch_dropped",
             extra={"call_ids": ",".join(str(c.id) for c in batch)},
         )
+
+    def _worth_retrying(self, error: Exception, attempt: int, started: float) -> bool:
+        if isinstance(error, _UNREACHABLE):
+            return time.monotonic() - started < settings.RECORDER_RETRY_FOR_S
+        return attempt < _MAX_ATTEMPTS
 
     def _write_once(self, batch: list[CallRecord]) -> None:
         with transaction.atomic():

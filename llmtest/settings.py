@@ -183,12 +183,15 @@ DEFAULT_PROVIDER: str = env.str("DEFAULT_PROVIDER", default="")
 
 # Seconds a process keeps an authenticated key, a balance or the provider table
 # before reading them again. Revocations and top-ups clear the shared cache at once.
-AUTH_CACHE_TTL_S: int = env.int("AUTH_CACHE_TTL_S", default=300)
+AUTH_CACHE_TTL_S: int = env.int("AUTH_CACHE_TTL_S", default=60)
 CONFIG_CACHE_TTL_S: float = env.float("CONFIG_CACHE_TTL_S", default=5.0)
 # Call records are written in batches off the response path: at most this many
 # milliseconds after the call, or as soon as this many are waiting.
 RECORDER_FLUSH_MS: int = env.int("RECORDER_FLUSH_MS", default=50)
 RECORDER_BATCH_SIZE: int = env.int("RECORDER_BATCH_SIZE", default=500)
+# Seconds the recorder keeps retrying a batch while the database is unreachable,
+# before it gives those calls up (logging their ids).
+RECORDER_RETRY_FOR_S: float = env.float("RECORDER_RETRY_FOR_S", default=300.0)
 
 # --- Logging -------------------------------------------------------------------------
 

@@ -1,9 +1,9 @@
 from django.contrib import admin
-from django.urls import path
+from django.urls import path, re_path
 
 from accounts import api as accounts_api
 from flows import api as flows_api
-from llmtest import health
+from llmtest import handlers, health
 from proxy import views as proxy_views
 from suggestions import api as suggestions_api
 
@@ -17,6 +17,9 @@ urlpatterns = [
     path("api/flows", flows_api.FlowListApi.as_view(), name="api-flows"),
     path("api/account", accounts_api.AccountApi.as_view(), name="api-account"),
     path("api/feedback", accounts_api.FeedbackCreateApi.as_view(), name="api-feedback"),
+    # Last: every other path under api and v1, with or without a trailing slash
+    # (so no slash-appending redirect either), newlines included.
+    re_path(r"^(?:api|v1)(?:/[\s\S]*)?$", handlers.api_not_found),
 ]
 
 handler404 = "llmtest.handlers.not_found"

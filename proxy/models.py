@@ -1,12 +1,17 @@
-from django.core.validators import MinValueValidator
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.utils import timezone
 
 from accounts.models import money_field
 from proxy import secretbox
 
+# USD per million tokens: the most a price can be. A call's cost must fit the money
+# columns (10 digits before the point); a call counts at most 100M tokens of each
+# of the 4 kinds (pricing.MAX_TOKENS_PER_CALL), which at this price is 4,000,000
+# USD, well inside them.
+MAX_PRICE_PER_MTOK_USD = 10_000
 # A price is never below zero: a negative one would pay the caller for each call.
-_NOT_NEGATIVE = [MinValueValidator(0)]
+_PRICE_RANGE = [MinValueValidator(0), MaxValueValidator(MAX_PRICE_PER_MTOK_USD)]
 
 
 class Provider(models.Model):
@@ -61,10 +66,10 @@ class PriceOverride(models.Model):
         unique=True,
         help_text="Model id as served, with or without the provider prefix.",
     )
-    input_per_mtok = money_field(validators=_NOT_NEGATIVE)
-    cached_input_per_mtok = money_field(null=True, blank=True, validators=_NOT_NEGATIVE)
-    cache_write_per_mtok = money_field(null=True, blank=True, validators=_NOT_NEGATIVE)
-    output_per_mtok = money_field(validators=_NOT_NEGATIVE)
+    input_per_mtok = money_field(validators=_PRICE_RANGE)
+    cached_input_per_mtok = money_field(null=True, blank=True, validators=_PRICE_RANGE)
+    cache_write_per_mtok = money_field(null=True, blank=True, validators=_PRICE_RANGE)
+    output_per_mtok = money_field(validators=_PRICE_RANGE)
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:

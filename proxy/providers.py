@@ -6,18 +6,22 @@ admin. Both tables are read into one snapshot that each process keeps for
 CONFIG_CACHE_TTL_S seconds, so the hot path reads no table.
 """
 
+import logging
 import os
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from decimal import Decimal
 
 from asgiref.sync import sync_to_async
 from django.conf import settings
+from django.db import InterfaceError, OperationalError, close_old_connections
 from genai_prices.data_snapshot import get_snapshot
 
 from llmtest.errors import GatewayError
 from proxy.models import PriceOverride, Provider
 from proxy.pricing import Rates, TokenUsage, catalog_cost, cost_from_rates
+
+logger = logging.getLogger(__name__)
 
 # Model id prefixes that belong to a provider without naming it.
 _OPENAI_FAMILIES = ("gpt-", "o1", "o3", "o4", "chatgpt-", "text-embedding-", "davinci")
@@ -155,7 +159,7 @@ def snapshot() -> Snapshot:
     global _snapshot
     current = _fresh()
     if current is None:
-        current = _snapshot = _load()
+        current = _snapshot = _load_or_keep()
     return current
 
 
@@ -163,8 +167,24 @@ async def asnapshot() -> Snapshot:
     global _snapshot
     current = _fresh()
     if current is None:
-        current = _snapshot = await sync_to_async(_load)()
+        current = _snapshot = await sync_to_async(_load_or_keep)()
     return current
+
+
+def _load_or_keep() -> Snapshot:
+    """A fresh snapshot; while the database is unreachable, the last one, kept.
+
+    Providers and prices rarely change, and a database blip must not stop calls
+    that need nothing else from it.
+    """
+    try:
+        return _load()
+    except (OperationalError, InterfaceError):
+        close_old_connections()
+        if _snapshot is None:
+            raise
+        logger.warning("providers.reload_failed_kept_last")
+        return replace(_snapshot, loaded_at=time.monotonic())
 
 
 def invalidate() -> None:

@@ -20,7 +20,7 @@ logger = logging.getLogger(__name__)
 
 # Upstream response headers worth handing back to the client.
 _PASSED_HEADERS = ("retry-after", "x-request-id", "request-id")
-# What stands in for a provider key found in a provider's error message.
+# What stands in for a provider key found in a provider's error.
 _REDACTED = "[redacted]"
 # Characters; shorter "keys" (test placeholders, "none") could match ordinary words.
 _MIN_REDACTED_KEY_CHARS = 8
@@ -145,10 +145,14 @@ def error_from_upstream(
             f"The provider '{provider.name}' refused the gateway's credentials.",
             code="provider_auth_failed",
         )
-    message, error_type, code = _upstream_error_fields(raw)
+    # A provider may echo its key in any of these, not only in the message.
+    message, error_type, code = (
+        redact(field, provider) if field is not None else None
+        for field in _upstream_error_fields(raw)
+    )
     return GatewayError(
         status,
-        redact(message, provider) or f"The provider answered with HTTP {status}.",
+        message or f"The provider answered with HTTP {status}.",
         error_type=error_type,
         code=code,
         headers=headers,
@@ -170,10 +174,10 @@ def _upstream_error_fields(raw: bytes) -> tuple[str, str | None, str | None]:
         return "", None, None
     error = body.get("error") if isinstance(body, dict) else None
     if isinstance(error, dict):
-        code = error.get("code")
+        error_type, code = error.get("type"), error.get("code")
         return (
             str(error.get("message") or ""),
-            error.get("type"),
+            str(error_type) if error_type is not None else None,
             str(code) if code is not None else None,
         )
     if isinstance(error, str):

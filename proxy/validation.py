@@ -19,6 +19,9 @@ from llmtest.errors import GatewayError
 DEFAULT_FLOW = "default"
 # Characters of a model id the call records can hold.
 MAX_MODEL_ID_CHARS = 200
+# ASCII control characters: PostgreSQL refuses NUL in text, so the call record of a
+# model id holding one would be lost, and none belongs in a model id anyway.
+_CONTROL_CHARACTER = re.compile(r"[\x00-\x1f\x7f]")
 _FLOW_NAME = re.compile(FLOW_NAME_PATTERN)
 # Roles each API accepts in `messages`.
 CHAT_ROLES = frozenset({"system", "developer", "user", "assistant", "tool", "function"})
@@ -101,6 +104,10 @@ def _check_model(body: dict[str, Any]) -> None:
             400,
             f"model must be at most {MAX_MODEL_ID_CHARS} characters.",
             param="model",
+        )
+    if _CONTROL_CHARACTER.search(model):
+        raise GatewayError(
+            400, "model must not contain control characters.", param="model"
         )
 
 

@@ -11,6 +11,7 @@ from functools import wraps
 from typing import Any
 
 from django.core.exceptions import DisallowedHost
+from django.db import InterfaceError, OperationalError
 from django.http import HttpRequest, HttpResponse, JsonResponse, StreamingHttpResponse
 from django.views.decorators.csrf import csrf_exempt
 
@@ -58,6 +59,11 @@ def _gateway_errors(view: AsyncView, method: str) -> AsyncView:
             return error.response()
         except DisallowedHost:
             return GatewayError(400, "The Host header is not allowed.").response()
+        except (OperationalError, InterfaceError):
+            # Only reached on a cache miss: known keys and balances need no database.
+            logger.exception("proxy.database_unavailable")
+            message = "The gateway's database is unavailable; try again shortly."
+            return GatewayError(503, message, code="database_unavailable").response()
         except TranslationError as error:
             return GatewayError(400, str(error), code="untranslatable").response()
         except Exception:

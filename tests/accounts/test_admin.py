@@ -133,6 +133,26 @@ def test_the_change_credits_action_refuses_a_bad_amount_and_changes_nothing(
     assert account.ledger.count() == 1
 
 
+def test_a_refund_of_more_than_was_spent_is_a_form_error_and_changes_nothing(staff):
+    account = AccountFactory(credits=Decimal("3"))
+
+    response = _action(
+        staff,
+        "/admin/accounts/account/",
+        "change_credits",
+        [account.pk],
+        apply="1",
+        kind="refund",
+        amount_usd="1",
+    )
+
+    assert response.status_code == 200
+    assert b"errorlist" in response.content
+    assert b"has spent" in response.content
+    account.refresh_from_db()
+    assert (account.credits_usd, account.total_spent) == (Decimal("3"), Decimal(0))
+
+
 def test_an_oversized_top_up_is_a_form_error_and_the_account_still_works(staff):
     account = AccountFactory(credits=Decimal("10"))
     api = APIClient(HTTP_AUTHORIZATION=f"Bearer {api_key_for(account)}")

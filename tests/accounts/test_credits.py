@@ -60,6 +60,44 @@ def test_a_refund_gives_credits_back_and_lowers_the_total_spent():
     assert _ledger_sum(account) == Decimal("3.5")
 
 
+def test_a_refund_larger_than_the_total_spent_is_refused_and_writes_nothing():
+    account = AccountFactory(credits=Decimal("5"))
+    with transaction.atomic():
+        services.charges_apply([_charge(account, "2")])
+
+    with pytest.raises(ValueError, match=r"more than the 2 USD .* has spent"):
+        services.credits_add(account, Decimal("2.5"), CreditEntry.Kind.REFUND)
+
+    account.refresh_from_db()
+    assert (account.credits_usd, account.total_spent) == (Decimal("3"), Decimal("2"))
+    assert not account.ledger.filter(kind=CreditEntry.Kind.REFUND).exists()
+
+
+def test_a_refund_of_everything_spent_brings_the_total_spent_to_zero():
+    account = AccountFactory(credits=Decimal("5"))
+    with transaction.atomic():
+        services.charges_apply([_charge(account, "2")])
+
+    services.credits_add(account, Decimal("2"), CreditEntry.Kind.REFUND)
+
+    account.refresh_from_db()
+    assert (account.credits_usd, account.total_spent) == (Decimal("5"), Decimal(0))
+
+
+def test_a_refund_checks_the_total_spent_in_the_database_not_a_stale_copy():
+    account = AccountFactory(credits=Decimal("5"))
+    with transaction.atomic():
+        services.charges_apply([_charge(account, "2")])
+    Account.objects.filter(pk=account.pk).update(total_spent=Decimal("0.5"))
+    account.total_spent = Decimal("2")
+
+    with pytest.raises(ValueError, match=r"more than the 0\.5 USD"):
+        services.credits_add(account, Decimal("1"), CreditEntry.Kind.REFUND)
+
+    account.refresh_from_db()
+    assert account.total_spent == Decimal("0.5")
+
+
 def test_charges_are_written_only_by_charges_apply():
     account = AccountFactory()
 

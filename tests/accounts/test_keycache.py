@@ -4,6 +4,7 @@ import asyncio
 from decimal import Decimal
 
 import pytest
+from asgiref.sync import async_to_sync
 
 from accounts import keycache, services
 from tests.factories import AccountFactory, api_key_for
@@ -27,7 +28,7 @@ def test_keys_still_authenticate_from_the_database_while_redis_is_down(redis_dow
     raw = api_key_for(account)
 
     identity = services.authenticate(raw)
-    again = asyncio.run(services.aauthenticate(raw))
+    again = async_to_sync(services.aauthenticate)(raw)
 
     assert identity.account_id == again.account_id == account.pk
 
@@ -36,10 +37,10 @@ def test_the_credit_check_still_reads_the_database_while_redis_is_down(redis_dow
     broke = AccountFactory()
     funded = AccountFactory(credits=Decimal("1"))
 
-    asyncio.run(services.aensure_credits(funded.pk))
+    async_to_sync(services.aensure_credits)(funded.pk)
 
     with pytest.raises(services.GatewayError) as caught:
-        asyncio.run(services.aensure_credits(broke.pk))
+        async_to_sync(services.aensure_credits)(broke.pk)
     assert caught.value.status == 402
 
 
@@ -51,3 +52,46 @@ def test_a_debit_lowers_a_cached_balance_but_never_invents_one():
 
     assert keycache.balance_get(1) == Decimal("1.25")
     assert keycache.balance_get(2) is None
+
+
+def test_after_a_redis_failure_redis_is_left_alone_for_a_moment(redis_down):
+    store = keycache._get_store()
+
+    store.get("llmt:key:anything")
+
+    assert not store._usable()
+
+
+def test_once_redis_answers_again_every_cached_identity_is_read_afresh(settings):
+    import redis
+
+    url = "redis://127.0.0.1:6379/15"
+    try:
+        redis.Redis.from_url(url, socket_connect_timeout=1).ping()
+    except redis.RedisError:
+        pytest.skip("no Redis on 127.0.0.1:6379")
+    settings.REDIS_URL = url
+    keycache.reset()
+    identity = keycache.KeyIdentity(key_id=1, account_id=1, masked="llmt_abcd…wxyz")
+    keycache.identity_set("somehash", identity)
+    store = keycache._get_store()
+
+    store._outage(redis.ConnectionError("a blip"))
+    store._skip_until = 0.0  # the pause is over
+    after = keycache.identity_get("somehash")
+
+    assert after is None
+    keycache.reset()
+
+
+def test_revoking_while_redis_is_unreachable_says_the_revocation_may_lag(
+    redis_down,
+):
+    account = AccountFactory()
+    key, _ = services.api_key_create(account)
+
+    propagated = services.api_key_revoke(key)
+
+    assert propagated is False
+    key.refresh_from_db()
+    assert key.revoked_at is not None

@@ -94,3 +94,29 @@ def test_a_model_id_longer_than_its_column_is_cut_and_the_call_still_charged(
     written = Call.objects.get(pk=call.id)
     assert written.requested_model == long_model[:200]
     assert account.credits_usd == Decimal("0.75")
+
+
+def test_a_batch_waits_for_a_database_that_is_briefly_unreachable(
+    settings, monkeypatch
+):
+    # The database "goes away" for the first two tries of the batch.
+    from django.db import OperationalError
+
+    monkeypatch.setattr(recorder, "_RETRY_DELAY_S", 0.01)
+    failures = iter([OperationalError("connection refused")] * 2)
+    real_bulk_create = Call.objects.bulk_create
+
+    def flaky_bulk_create(rows, *args, **kwargs):
+        error = next(failures, None)
+        if error is not None:
+            raise error
+        return real_bulk_create(rows, *args, **kwargs)
+
+    monkeypatch.setattr(Call.objects, "bulk_create", flaky_bulk_create)
+    account = AccountFactory(credits=Decimal("5"))
+
+    _record(account.pk)
+    settle()
+
+    assert Call.objects.filter(account=account).count() == 1
+    assert Account.objects.get(pk=account.pk).credits_usd == Decimal("4.75")

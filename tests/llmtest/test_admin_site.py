@@ -7,7 +7,7 @@ from django.db import connection
 from django.test import Client
 
 from proxy import providers
-from proxy.models import PriceOverride, Provider
+from proxy.models import MAX_PRICE_PER_MTOK_USD, PriceOverride, Provider
 
 pytestmark = pytest.mark.django_db
 
@@ -167,3 +167,54 @@ def test_a_price_override_refuses_a_negative_price(staff, field):
         "Ensure this value is greater than or equal to 0."
     ]
     assert not PriceOverride.objects.exists()
+
+
+@pytest.mark.parametrize(
+    "field",
+    [
+        "input_per_mtok",
+        "cached_input_per_mtok",
+        "cache_write_per_mtok",
+        "output_per_mtok",
+    ],
+)
+def test_a_price_override_refuses_a_price_above_the_cap(staff, field):
+    prices = {"input_per_mtok": "2", "output_per_mtok": "8"}
+
+    response = staff.post(
+        "/admin/proxy/priceoverride/add/",
+        {
+            "model": "my-finetune",
+            **prices,
+            field: "10000.0000000001",
+            "created_at_0": "2026-03-02",
+            "created_at_1": "12:00:00",
+        },
+    )
+
+    assert response.status_code == 200
+    assert response.context["adminform"].form.errors[field] == [
+        "Ensure this value is less than or equal to 10000."
+    ]
+    assert not PriceOverride.objects.exists()
+
+
+def test_a_price_override_accepts_a_price_of_exactly_the_cap(staff):
+    cap = str(MAX_PRICE_PER_MTOK_USD)
+
+    response = staff.post(
+        "/admin/proxy/priceoverride/add/",
+        {
+            "model": "my-finetune",
+            "input_per_mtok": cap,
+            "cached_input_per_mtok": cap,
+            "cache_write_per_mtok": cap,
+            "output_per_mtok": cap,
+            "created_at_0": "2026-03-02",
+            "created_at_1": "12:00:00",
+        },
+    )
+
+    assert response.status_code == 302
+    price = PriceOverride.objects.get(model="my-finetune")
+    assert price.output_per_mtok == Decimal(10_000)

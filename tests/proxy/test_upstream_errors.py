@@ -181,6 +181,38 @@ def test_a_provider_that_echoes_the_gateway_key_does_not_leak_it(
     assert_nothing_leaks(response, api_key)
 
 
+def test_a_provider_key_echoed_in_the_error_type_or_code_is_redacted_too(
+    http, fake_openai, api_key
+):
+    body = openai_error(
+        400, "Bad key", type_=f"key_{OPENAI_KEY}", code=f"refused:{OPENAI_KEY}"
+    )
+    fake_openai.enqueue(ErrorReply(400, body=body))
+
+    response = http.post("/v1/chat/completions", json=CHAT_BODY)
+
+    assert response.status_code == 400
+    error = assert_openai_shaped(response)
+    assert (error["type"], error["code"]) == ("key_[redacted]", "refused:[redacted]")
+    assert_nothing_leaks(response, api_key)
+
+
+def test_an_anthropic_key_echoed_in_the_error_type_or_code_is_redacted_on_messages(
+    http, fake_anthropic, api_key
+):
+    body = anthropic_error(400, "Bad key", type_=f"key_{ANTHROPIC_KEY}")
+    body["error"]["code"] = f"refused:{ANTHROPIC_KEY}"
+    fake_anthropic.enqueue(ErrorReply(400, body=body))
+    request = {"model": "claude-sonnet-4-6", "max_tokens": 10, "messages": MESSAGES}
+
+    response = http.post("/v1/messages", json=request)
+
+    assert response.status_code == 400
+    error = response.json()["error"]
+    assert (error["type"], error["code"]) == ("key_[redacted]", "refused:[redacted]")
+    assert_nothing_leaks(response, api_key)
+
+
 def test_a_provider_that_refuses_the_gateway_key_is_not_reported_as_the_clients(
     http, fake_anthropic, api_key
 ):
@@ -299,6 +331,9 @@ def test_the_timeout_follows_the_setting_on_every_request(http, fake_openai, set
             "messages[0].role",
         ),
         ({**CHAT_BODY, "stream": "yes"}, "stream"),
+        ({**CHAT_BODY, "model": "gpt-4o-mini\u0000"}, "model"),
+        ({**CHAT_BODY, "model": "gpt-4o\nmini"}, "model"),
+        ({**CHAT_BODY, "model": "gpt-4o-mini\u007f"}, "model"),
     ],
     ids=[
         "no model",
@@ -308,6 +343,9 @@ def test_the_timeout_follows_the_setting_on_every_request(http, fake_openai, set
         "message not an object",
         "unknown role",
         "stream not a boolean",
+        "model with a NUL",
+        "model with a newline",
+        "model with a DEL",
     ],
 )
 def test_a_bad_chat_request_gives_400_naming_the_field(
@@ -332,6 +370,20 @@ def test_a_messages_request_without_max_tokens_gives_400_naming_it(
     assert response.json()["type"] == "error"
     assert response.json()["error"]["param"] == "max_tokens"
     assert fake_anthropic.requests == []
+
+
+def test_a_messages_model_with_a_control_character_gives_400_and_no_call_record(
+    http, fake_anthropic, api_key
+):
+    body = {"model": "claude-\u0000sonnet", "max_tokens": 10, "messages": MESSAGES}
+
+    response = http.post("/v1/messages", json=body)
+    settle()
+
+    assert response.status_code == 400
+    assert response.json()["error"]["param"] == "model"
+    assert fake_anthropic.requests == []
+    assert not Call.objects.exists()
 
 
 def test_a_system_role_in_messages_gives_400_naming_it(http, api_key):
