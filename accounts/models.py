@@ -62,10 +62,6 @@ class ApiKey(models.Model):
     def masked(self) -> str:
         return mask_key(self.start, self.end)
 
-    @property
-    def is_active(self) -> bool:
-        return self.revoked_at is None
-
 
 class CreditEntry(models.Model):
     """One change of an account's credits: the ledger."""

@@ -28,7 +28,7 @@ from django.core.handlers.asgi import ASGIHandler  # noqa: E402
 from django.core.handlers.exception import convert_exception_to_response  # noqa: E402
 
 from flows import recorder  # noqa: E402  (needs the app registry loaded above)
-from llmtest.errors import GatewayError  # noqa: E402
+from llmtest.errors import request_too_large  # noqa: E402
 from proxy import relay, upstream  # noqa: E402
 
 Scope = dict[str, Any]
@@ -141,8 +141,7 @@ def _declared_too_large(scope: Scope) -> bool:
 
 
 async def _send_too_large(send: Send) -> None:
-    limit = settings.MAX_REQUEST_BYTES
-    error = GatewayError(413, f"The request body is larger than {limit} bytes.")
+    error = request_too_large()
     body = json.dumps(error.body()).encode()
     headers = [(b"content-type", b"application/json"), (b"connection", b"close")]
     await send({"type": "http.response.start", "status": 413, "headers": headers})

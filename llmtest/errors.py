@@ -8,6 +8,7 @@ Every error body has the same shape, readable by both official SDKs: OpenAI's
 import logging
 from typing import Any
 
+from django.conf import settings
 from django.http import JsonResponse
 from rest_framework import exceptions as drf_exceptions
 from rest_framework.response import Response
@@ -64,6 +65,16 @@ class GatewayError(Exception):
         return response
 
 
+def request_too_large() -> GatewayError:
+    limit = settings.MAX_REQUEST_BYTES
+    return GatewayError(413, f"The request body is larger than {limit} bytes.")
+
+
+def internal_error() -> GatewayError:
+    """What a caller sees of an error the gateway did not expect (it is logged)."""
+    return GatewayError(500, "The gateway hit an internal error.")
+
+
 def error_body(
     message: str,
     error_type: str = "api_error",
@@ -82,8 +93,8 @@ def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response |
     response = drf_exception_handler(exc, context)
     if response is None:
         logger.error("api.unhandled_error", exc_info=exc)
-        body = error_body("The server hit an internal error.", "api_error")
-        return Response(body, status=500)
+        error = internal_error()
+        return Response(error.body(), status=error.status)
 
     message, param = _drf_message(exc)
     code = getattr(exc, "default_code", None)

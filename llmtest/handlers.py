@@ -4,7 +4,7 @@ from django.http import HttpRequest, HttpResponse
 from django.views import defaults
 from django.views.decorators.csrf import csrf_exempt
 
-from llmtest.errors import GatewayError
+from llmtest.errors import GatewayError, internal_error
 
 # Paths whose callers are programs that read JSON, not people.
 _API_PREFIXES = ("/api/", "/v1/")
@@ -33,5 +33,5 @@ def _api_not_found(request: HttpRequest) -> HttpResponse:
 
 def server_error(request: HttpRequest) -> HttpResponse:
     if request.path.startswith(_API_PREFIXES):
-        return GatewayError(500, "The gateway hit an internal error.").response()
+        return internal_error().response()
     return defaults.server_error(request)

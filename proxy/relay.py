@@ -78,6 +78,12 @@ class Exchange:
     def stream(self) -> bool:
         return bool(self.body.get("stream"))
 
+    @property
+    def wants_usage(self) -> bool:
+        """Whether an OpenAI-format client asked for the usage chunk of a stream."""
+        options = self.body.get("stream_options") or {}
+        return isinstance(options, dict) and bool(options.get("include_usage"))
+
     def first_token(self) -> None:
         if self.ttft_ms is None:
             self.ttft_ms = (time.perf_counter() - self.started) * 1000
@@ -211,9 +217,7 @@ class _OpenAIPassthrough(_Route):
         return raw
 
     def stream(self) -> _Stream:
-        options = self.ex.body.get("stream_options") or {}
-        wants_usage = isinstance(options, dict) and bool(options.get("include_usage"))
-        return _OpenAIRelay(self.ex, wants_usage)
+        return _OpenAIRelay(self.ex, self.ex.wants_usage)
 
 
 class _OpenAIRelay(_Stream):
@@ -269,9 +273,7 @@ class _ChatViaAnthropic(_Route):
         ).encode()
 
     def stream(self) -> _Stream:
-        options = self.ex.body.get("stream_options") or {}
-        wants_usage = isinstance(options, dict) and bool(options.get("include_usage"))
-        return _AnthropicToOpenAIStream(self.ex, wants_usage)
+        return _AnthropicToOpenAIStream(self.ex, self.ex.wants_usage)
 
 
 class _AnthropicToOpenAIStream(_Stream):

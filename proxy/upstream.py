@@ -30,15 +30,14 @@ _sessions: dict[asyncio.AbstractEventLoop, aiohttp.ClientSession] = {}
 def session() -> aiohttp.ClientSession:
     """The session of the running loop; made on first use, reused for keep-alive.
 
-    It outlives any change to the timeout settings, so each request states its own
-    timeout (see `_timeout`) rather than inheriting the session's.
+    It outlives any change to the timeout settings, so it holds no timeout: each
+    request states its own (see `_timeout`).
     """
     loop = asyncio.get_running_loop()
     current = _sessions.get(loop)
     if current is None or current.closed:
         connector = aiohttp.TCPConnector(limit=0, ttl_dns_cache=300)
         current = aiohttp.ClientSession(
-            timeout=_timeout(),
             connector=connector,
             json_serialize=json.dumps,
             auto_decompress=True,

@@ -14,7 +14,7 @@ from django.http import HttpRequest
 from django.http.request import RawPostDataException
 
 from flows.models import FLOW_NAME_PATTERN
-from llmtest.errors import GatewayError
+from llmtest.errors import GatewayError, request_too_large
 
 DEFAULT_FLOW = "default"
 # Characters of a model id the call records can hold.
@@ -47,14 +47,14 @@ def json_body(request: HttpRequest) -> dict[str, Any]:
     """The request's JSON object. 413 when too large, 400 when not a JSON object."""
     declared = request.headers.get("content-length", "")
     if declared.isdigit() and int(declared) > settings.MAX_REQUEST_BYTES:
-        raise _too_large()
+        raise request_too_large()
     try:
         raw = request.body
     except (RequestDataTooBig, RawPostDataException) as error:
-        raise _too_large() from error
+        raise request_too_large() from error
     # A chunked body declares no length, so it is measured once read.
     if len(raw) > settings.MAX_REQUEST_BYTES:
-        raise _too_large()
+        raise request_too_large()
     try:
         body = json.loads(raw)
     except (ValueError, UnicodeDecodeError) as error:
@@ -64,11 +64,6 @@ def json_body(request: HttpRequest) -> dict[str, Any]:
     if not isinstance(body, dict):
         raise GatewayError(400, "The request body must be a JSON object.")
     return body
-
-
-def _too_large() -> GatewayError:
-    limit = settings.MAX_REQUEST_BYTES
-    return GatewayError(413, f"The request body is larger than {limit} bytes.")
 
 
 def check_chat(body: dict[str, Any]) -> None:

@@ -17,7 +17,7 @@ from django.views.decorators.csrf import csrf_exempt
 
 from accounts import services as accounts
 from accounts.keycache import KeyIdentity
-from llmtest.errors import GatewayError
+from llmtest.errors import GatewayError, internal_error
 from proxy import providers, relay, validation
 from proxy.translate import TranslationError
 
@@ -69,7 +69,7 @@ def _gateway_errors(view: AsyncView, method: str) -> AsyncView:
         except Exception:
             # Django's own 500 page is HTML no SDK can read; the error is logged here.
             logger.exception("proxy.unhandled_error", extra={"path": request.path})
-            return GatewayError(500, "The gateway hit an internal error.").response()
+            return internal_error().response()
 
     return wrapper
 
