@@ -1,5 +1,6 @@
 import uuid
 
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.utils import timezone
 
@@ -15,6 +16,19 @@ class Flow(models.Model):
     account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="flows")
     name = models.CharField(max_length=100)
     created_at = models.DateTimeField(default=timezone.now)
+    capture_rate = models.FloatField(
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(0.0), MaxValueValidator(1.0)],
+        help_text="Share of this flow's calls kept as samples (0-1). Empty: the "
+        "SAMPLE_CAPTURE_RATE setting.",
+    )
+    capture_cap = models.PositiveIntegerField(
+        null=True,
+        blank=True,
+        help_text="Most captured samples kept for this flow. Empty: the "
+        "SAMPLE_CAPTURE_CAP setting.",
+    )
 
     class Meta:
         ordering = ["name"]
@@ -40,6 +54,7 @@ class Call(models.Model):
     class Source(models.TextChoices):
         PROXY = "proxy", "Proxy"
         BENCHMARK = "benchmark", "Benchmark"
+        JUDGE = "judge", "Benchmark judge"
 
     # Made when the request arrives, so the ledger can name the call before the row
     # is written.
@@ -84,3 +99,66 @@ class Call(models.Model):
 
     def __str__(self) -> str:
         return f"{self.flow} {self.served_model} {self.outcome}"
+
+
+class Sample(models.Model):
+    """One conversation of a flow, replayed by benchmarks.
+
+    Seeded through the API or captured from live traffic (with the production
+    answer). `digest` is the SHA-256 of the messages' canonical JSON, so the same
+    conversation is stored once per flow.
+    """
+
+    class Source(models.TextChoices):
+        SEEDED = "seeded", "Seeded"
+        CAPTURED = "captured", "Captured"
+
+    flow = models.ForeignKey(Flow, on_delete=models.CASCADE, related_name="samples")
+    messages = models.JSONField()
+    answer = models.TextField(blank=True, default="")
+    model = models.CharField(max_length=200, blank=True, default="")
+    source = models.CharField(max_length=20, choices=Source.choices)
+    digest = models.CharField(max_length=64)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["flow", "digest"], name="sample_unique_per_flow"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.flow} sample {self.pk}"
+
+
+class Route(models.Model):
+    """Serve a flow's calls for one model with another.
+
+    Written when an operator accepts a suggestion (or in the admin); the proxy
+    reads the active ones. Switching a route off restores the requested model.
+    """
+
+    flow = models.ForeignKey(Flow, on_delete=models.CASCADE, related_name="routes")
+    from_model = models.CharField(
+        max_length=200, help_text="The model the app asks for."
+    )
+    to_model = models.CharField(max_length=200, help_text="The model that serves it.")
+    active = models.BooleanField(default=True)
+    note = models.CharField(max_length=300, blank=True, default="")
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["flow", "from_model"],
+                condition=models.Q(active=True),
+                name="route_one_active_per_model",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.flow}: {self.from_model} -> {self.to_model}"

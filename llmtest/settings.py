@@ -40,6 +40,7 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "rest_framework",
+    "django_eventstream",
     "accounts",
     "flows",
     "proxy",
@@ -128,10 +129,20 @@ if REDIS_URL:
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 
-# Without Redis the same tasks run in the web process (issue-free for one machine).
+# Background jobs (benchmarks): Celery workers on Redis when REDIS_URL is set, else an
+# in-process pool of threads running the same task code ("threads").
+JOBS_RUNNER: str = env.str("JOBS_RUNNER", default="celery" if REDIS_URL else "threads")
+if JOBS_RUNNER not in ("celery", "threads"):
+    raise ImproperlyConfigured("JOBS_RUNNER must be 'celery' or 'threads'.")
+if JOBS_RUNNER == "celery" and not REDIS_URL:
+    raise ImproperlyConfigured("JOBS_RUNNER=celery needs REDIS_URL.")
+# Threads of the in-process runner (each runs one task, i.e. one model call, at a time).
+JOBS_THREADS: int = env.int("JOBS_THREADS", default=8)
+
 CELERY_BROKER_URL = REDIS_URL or "memory://"
 CELERY_RESULT_BACKEND = None
-CELERY_TASK_ALWAYS_EAGER = not REDIS_URL
+CELERY_TASK_IGNORE_RESULT = True
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
@@ -140,6 +151,21 @@ CELERY_TASK_SOFT_TIME_LIMIT = 540  # seconds: lets the task record its failure
 CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TIMEZONE = TIME_ZONE
+
+# Live benchmark progress: workers store each event with django-eventstream (in the
+# database) and, with Redis, publish a wake-up that the web process's relays hear.
+# EVENTSTREAM_REDIS must stay undefined without Redis: the library reads its mere
+# presence as "use Redis".
+EVENTSTREAM_STORAGE_CLASS = "django_eventstream.storage.DjangoModelStorage"
+if REDIS_URL:
+    _redis = env.url("REDIS_URL")
+    EVENTSTREAM_REDIS = {
+        "host": _redis.hostname or "127.0.0.1",
+        "port": _redis.port or 6379,
+        "db": int((_redis.path or "/0").strip("/") or 0),
+        "password": _redis.password,
+        "socket_connect_timeout": 5,
+    }
 
 # --- REST framework ----------------------------------------------------------------
 
@@ -192,6 +218,48 @@ RECORDER_BATCH_SIZE: int = env.int("RECORDER_BATCH_SIZE", default=500)
 # Seconds the recorder keeps retrying a batch while the database is unreachable,
 # before it gives those calls up (logging their ids).
 RECORDER_RETRY_FOR_S: float = env.float("RECORDER_RETRY_FOR_S", default=300.0)
+
+# --- Samples, benchmarks and suggestions ------------------------------------------
+
+# Samples a flow needs before it can be benchmarked.
+SAMPLES_MIN_FOR_BENCHMARK: int = env.int("SAMPLES_MIN_FOR_BENCHMARK", default=10)
+# Samples one POST /api/samples may carry, and the size of one sample (JSON bytes).
+SAMPLES_MAX_PER_REQUEST: int = env.int("SAMPLES_MAX_PER_REQUEST", default=200)
+SAMPLE_MAX_BYTES: int = env.int("SAMPLE_MAX_BYTES", default=64 * 1024)
+SAMPLE_MAX_MESSAGES: int = env.int("SAMPLE_MAX_MESSAGES", default=100)
+# Share of each flow's proxied calls kept as samples, and the most kept per flow
+# (both can be set per flow in the admin). 0 turns capture off.
+SAMPLE_CAPTURE_RATE: float = env.float("SAMPLE_CAPTURE_RATE", default=0.05)
+SAMPLE_CAPTURE_CAP: int = env.int("SAMPLE_CAPTURE_CAP", default=200)
+# Captured samples have e-mail addresses, phone and card numbers and API keys
+# replaced before they are stored.
+SAMPLE_REDACT: bool = env.bool("SAMPLE_REDACT", default=True)
+
+# The model that compares answers, and how often an unreadable verdict is asked again.
+JUDGE_MODEL: str = env.str("JUDGE_MODEL", default="gpt-4o-mini")
+JUDGE_RETRIES: int = env.int("JUDGE_RETRIES", default=1)
+# Samples one benchmark replays at most (the most recent ones).
+BENCHMARK_MAX_SAMPLES: int = env.int("BENCHMARK_MAX_SAMPLES", default=100)
+BENCHMARK_MAX_CHALLENGERS: int = env.int("BENCHMARK_MAX_CHALLENGERS", default=5)
+# Output tokens each benchmark answer may use.
+BENCHMARK_MAX_TOKENS: int = env.int("BENCHMARK_MAX_TOKENS", default=1024)
+# A challenger is recommended only when the lower bound of the 95% interval of its
+# win-or-tie rate against the current model clears the bar for the goal ("quality"
+# uses the win rate instead: it must beat the current model, not just match it).
+BENCHMARK_BAR_COST: float = env.float("BENCHMARK_BAR_COST", default=0.7)
+BENCHMARK_BAR_SPEED: float = env.float("BENCHMARK_BAR_SPEED", default=0.7)
+BENCHMARK_BAR_BALANCED: float = env.float("BENCHMARK_BAR_BALANCED", default=0.75)
+BENCHMARK_BAR_QUALITY: float = env.float("BENCHMARK_BAR_QUALITY", default=0.5)
+# Seconds a running benchmark may go without any step finishing before it is marked
+# failed (a worker died), and a queued one without any worker picking it up.
+BENCHMARK_STALL_TIMEOUT_S: float = env.float(
+    "BENCHMARK_STALL_TIMEOUT_S", default=UPSTREAM_TIMEOUT_S + 60
+)
+BENCHMARK_START_TIMEOUT_S: float = env.float("BENCHMARK_START_TIMEOUT_S", default=120)
+# Seconds between two heartbeat comments on a benchmark's event stream, and between
+# two reads of stored events when no wake-up came (a Redis restart loses wake-ups).
+SSE_HEARTBEAT_S: float = env.float("SSE_HEARTBEAT_S", default=15.0)
+SSE_POLL_S: float = env.float("SSE_POLL_S", default=1.0)
 
 # --- Logging -------------------------------------------------------------------------
 

@@ -9,6 +9,7 @@ import asyncio
 import json
 import logging
 import time
+import uuid
 from collections.abc import AsyncIterator, Coroutine
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -69,10 +70,16 @@ class Exchange:
     usage: TokenUsage | None = None
     ttft_ms: float | None = None
     finished: bool = False
+    call_id: uuid.UUID = field(default_factory=uuid.uuid4)
+    source: str = Call.Source.PROXY
+    # The model the client asked for, when a route serves it with another.
+    requested: str | None = None
+    # Set by finish(): the call's exact cost (None when unknown).
+    cost: Decimal | None = None
 
     @property
     def requested_model(self) -> str:
-        return str(self.body["model"])
+        return self.requested or str(self.body["model"])
 
     @property
     def stream(self) -> bool:
@@ -95,9 +102,11 @@ class Exchange:
         self.finished = True
         self._distrust_implausible_usage()
         usage = self.usage or TokenUsage()
-        cost = self._cost(outcome)
+        cost = self.cost = self._cost(outcome)
         recorder.record(
             CallRecord(
+                id=self.call_id,
+                source=self.source,
                 account_id=self.identity.account_id,
                 flow=self.flow,
                 api=self.api,

@@ -1,0 +1,103 @@
+"""What the proxy needs to know about flows on every call, without a query each time.
+
+Active routes (which model serves a flow's calls for a requested model) and the
+flows whose sample capture differs from the settings are read into one snapshot
+that each process keeps for CONFIG_CACHE_TTL_S seconds. A change made in this
+process (accepting a suggestion, the admin) drops the snapshot at once; other
+processes see it within the TTL.
+"""
+
+import logging
+import time
+from dataclasses import dataclass, replace
+
+from asgiref.sync import sync_to_async
+from django.conf import settings
+from django.db import InterfaceError, OperationalError, close_old_connections
+from django.db.models import Q
+
+from flows.models import Flow, Route
+
+logger = logging.getLogger(__name__)
+
+FlowKey = tuple[int, str]  # (account id, flow name)
+
+
+@dataclass(frozen=True, slots=True)
+class FlowConfig:
+    routes: dict[tuple[int, str, str], str]
+    capture: dict[FlowKey, tuple[float | None, int | None]]
+    loaded_at: float
+
+    def route(self, account_id: int, flow: str, model: str) -> str | None:
+        """The model that serves `model` in this flow, if a route says so."""
+        return self.routes.get((account_id, flow, model))
+
+    def capture_rate(self, account_id: int, flow: str) -> float:
+        rate = self.capture.get((account_id, flow), (None, None))[0]
+        return settings.SAMPLE_CAPTURE_RATE if rate is None else rate
+
+    def capture_cap(self, account_id: int, flow: str) -> int:
+        cap = self.capture.get((account_id, flow), (None, None))[1]
+        return settings.SAMPLE_CAPTURE_CAP if cap is None else cap
+
+
+def _load() -> FlowConfig:
+    routes = {
+        (account_id, flow, from_model): to_model
+        for account_id, flow, from_model, to_model in Route.objects.filter(
+            active=True
+        ).values_list("flow__account_id", "flow__name", "from_model", "to_model")
+    }
+    capture = {
+        (account_id, name): (rate, cap)
+        for account_id, name, rate, cap in Flow.objects.filter(
+            Q(capture_rate__isnull=False) | Q(capture_cap__isnull=False)
+        ).values_list("account_id", "name", "capture_rate", "capture_cap")
+    }
+    return FlowConfig(routes, capture, time.monotonic())
+
+
+_config: FlowConfig | None = None
+
+
+def _fresh() -> FlowConfig | None:
+    if _config is None:
+        return None
+    if time.monotonic() - _config.loaded_at > settings.CONFIG_CACHE_TTL_S:
+        return None
+    return _config
+
+
+def _load_or_keep() -> FlowConfig:
+    """A fresh snapshot; while the database is unreachable, the last one, kept."""
+    try:
+        return _load()
+    except (OperationalError, InterfaceError):
+        close_old_connections()
+        if _config is None:
+            raise
+        logger.warning("flows.config_reload_failed_kept_last")
+        return replace(_config, loaded_at=time.monotonic())
+
+
+def config() -> FlowConfig:
+    global _config
+    current = _fresh()
+    if current is None:
+        current = _config = _load_or_keep()
+    return current
+
+
+async def aconfig() -> FlowConfig:
+    global _config
+    current = _fresh()
+    if current is None:
+        current = _config = await sync_to_async(_load_or_keep)()
+    return current
+
+
+def invalidate() -> None:
+    """Forget the snapshot in this process."""
+    global _config
+    _config = None
