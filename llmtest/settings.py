@@ -290,6 +290,8 @@ LOGGING = {
         # Failed requests are logged by our handlers with the error's name; Django's
         # own warning for every 4xx adds nothing.
         "django.request": {"level": "ERROR"},
+        # Logs every listener added and removed: one line per SSE client.
+        "django_eventstream": {"level": "WARNING"},
     },
 }
 

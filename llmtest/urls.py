@@ -2,6 +2,7 @@ from django.contrib import admin
 from django.urls import path, re_path
 
 from accounts import api as accounts_api
+from benchmarks import api as benchmarks_api
 from flows import api as flows_api
 from llmtest import handlers, health
 from proxy import views as proxy_views
@@ -17,6 +18,26 @@ urlpatterns = [
     path("api/flows", flows_api.FlowListApi.as_view(), name="api-flows"),
     path("api/account", accounts_api.AccountApi.as_view(), name="api-account"),
     path("api/feedback", accounts_api.FeedbackCreateApi.as_view(), name="api-feedback"),
+    path(
+        "api/benchmark",
+        benchmarks_api.BenchmarkCreateApi.as_view(),
+        name="api-benchmark",
+    ),
+    path(
+        "api/benchmark/<uuid:benchmark_id>/events",
+        benchmarks_api.BenchmarkEventsApi.as_view(),
+        name="api-benchmark-events",
+    ),
+    path(
+        "api/benchmarks",
+        benchmarks_api.BenchmarkListApi.as_view(),
+        name="api-benchmarks",
+    ),
+    path(
+        "api/benchmarks/<uuid:benchmark_id>",
+        benchmarks_api.BenchmarkDetailApi.as_view(),
+        name="api-benchmark-detail",
+    ),
     # Last: every other path under api and v1, with or without a trailing slash
     # (so no slash-appending redirect either), newlines included.
     re_path(r"^(?:api|v1)(?:/[\s\S]*)?$", handlers.api_not_found),

@@ -24,7 +24,7 @@ import signal
 import threading
 import time
 from collections import deque
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
 from types import TracebackType
 from typing import Any, ClassVar, Self
@@ -499,6 +499,8 @@ class FakeProvider:
         self.requests: list[RecordedRequest] = []
         self.default_reply: Reply = AutoReply()
         self.default_latency_s = 0.0
+        # Picks the reply from the request when nothing is queued (None: default).
+        self.responder: Callable[[RecordedRequest], Reply | None] | None = None
         self._queue: deque[Reply] = deque()
         self._lock = threading.Condition()
         self._ids = itertools.count(1)
@@ -534,6 +536,7 @@ class FakeProvider:
         """Restore the default reply and latency (shared fixtures call this)."""
         self.default_reply = AutoReply()
         self.default_latency_s = 0.0
+        self.responder = None
 
     @property
     def pending_replies(self) -> int:
@@ -695,7 +698,7 @@ class FakeProvider:
         if (request.method, request.path) not in self.ROUTES:
             message = f"Unknown route {request.method} {request.path}"
             return self._json(404, self.error_body(404, message), {})
-        reply, is_default = self._next_reply()
+        reply, is_default = self._next_reply(recorded)
         try:
             if is_default and self.default_latency_s > 0:
                 await asyncio.sleep(self.default_latency_s)
@@ -720,10 +723,14 @@ class FakeProvider:
                 self._lock.notify_all()
         return recorded
 
-    def _next_reply(self) -> tuple[Reply, bool]:
+    def _next_reply(self, recorded: RecordedRequest) -> tuple[Reply, bool]:
         with self._lock:
             if self._queue:
                 return self._queue.popleft(), False
+        if self.responder is not None:
+            reply = self.responder(recorded)
+            if reply is not None:
+                return reply, True
         return self.default_reply, True
 
     async def _respond(
@@ -961,6 +968,12 @@ def _parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--record", action="store_true", help="keep requests in memory (grows!)"
     )
+    parser.add_argument(
+        "--judge",
+        default="",
+        help="answer benchmark judge prompts: first, tie, unreadable, or "
+        "prefer:<word> (the answer containing the word wins)",
+    )
     return parser.parse_args(argv)
 
 
@@ -968,6 +981,15 @@ def main(argv: list[str] | None = None) -> None:
     args = _parse_args(argv)
     fake = PROVIDERS[args.kind](port=args.port, host=args.host, record=args.record)
     fake.default_latency_s = args.latency_ms / 1000
+    if args.judge:
+        from tests.fakes import judges
+
+        verdict = (
+            judges.prefers(args.judge.partition(":")[2])
+            if args.judge.startswith("prefer:")
+            else judges.JUDGES[args.judge]
+        )
+        fake.responder = judges.judge_responder(verdict)
     fake.serve_forever()
 
 

@@ -1,0 +1,187 @@
+"""POST /api/benchmark (an SSE stream), its resumable event stream, and the runs."""
+
+import json
+from collections.abc import Mapping
+from typing import Any
+from uuid import UUID
+
+from django.conf import settings
+from django.http import StreamingHttpResponse
+from django.shortcuts import get_object_or_404
+from rest_framework import renderers, serializers
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from accounts.authentication import request_account
+from benchmarks import relay, runs, services
+from benchmarks.models import Benchmark
+from flows.models import FLOW_NAME_PATTERN
+from llmtest.errors import GatewayError
+
+_STREAM_HEADERS = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
+
+
+class EventStreamRenderer(renderers.BaseRenderer):
+    """Lets DRF accept `Accept: text/event-stream` (it answers 406 otherwise).
+
+    The streams themselves are written by the relay; what DRF renders with this is
+    an error raised before a stream starts, sent as one `error` event.
+    """
+
+    media_type = "text/event-stream"
+    format = "sse"
+    charset = "utf-8"
+
+    def render(
+        self,
+        data: Any,
+        accepted_media_type: str | None = None,
+        renderer_context: Mapping[str, Any] | None = None,
+    ) -> bytes:
+        return f"event: error\ndata: {json.dumps(data)}\n\n".encode()
+
+
+def _stream(benchmark_id: UUID, after: int) -> StreamingHttpResponse:
+    response = StreamingHttpResponse(
+        relay.stream(benchmark_id, after),
+        content_type="text/event-stream; charset=utf-8",
+        headers=_STREAM_HEADERS,
+    )
+    response["Location"] = f"/api/benchmarks/{benchmark_id}"
+    response["X-Benchmark-Id"] = str(benchmark_id)
+    return response
+
+
+class BenchmarkInputSerializer(serializers.Serializer):
+    flow = serializers.RegexField(FLOW_NAME_PATTERN, max_length=100)
+    currentModel = serializers.CharField(required=False, max_length=200)
+    optimizeFor = serializers.ChoiceField(
+        choices=Benchmark.Goal.values, default=Benchmark.Goal.BALANCED
+    )
+    challengers = serializers.ListField(
+        child=serializers.CharField(max_length=200),
+        required=False,
+        allow_empty=True,
+        max_length=settings.BENCHMARK_MAX_CHALLENGERS,
+    )
+
+
+class BenchmarkCreateApi(APIView):
+    """POST /api/benchmark: start a run and stream its progress as it happens."""
+
+    renderer_classes = [renderers.JSONRenderer, EventStreamRenderer]
+
+    def post(self, request: Request) -> StreamingHttpResponse:
+        incoming = BenchmarkInputSerializer(data=request.data)
+        incoming.is_valid(raise_exception=True)
+        data = incoming.validated_data
+        benchmark = services.benchmark_start(
+            request_account(request),
+            data["flow"],
+            current_model=data.get("currentModel"),
+            optimize_for=data["optimizeFor"],
+            challengers=data.get("challengers"),
+        )
+        return _stream(benchmark.pk, after=0)
+
+
+class BenchmarkEventsApi(APIView):
+    """GET /api/benchmark/<id>/events: the run's events after Last-Event-ID."""
+
+    renderer_classes = [renderers.JSONRenderer, EventStreamRenderer]
+
+    def get(self, request: Request, benchmark_id: UUID) -> StreamingHttpResponse:
+        benchmark = _own(request, benchmark_id)
+        raw = request.headers.get("Last-Event-ID") or request.query_params.get(
+            "lastEventId", "0"
+        )
+        if not raw.strip().isdigit():
+            raise GatewayError(
+                400,
+                "Last-Event-ID must be the id of an event of this stream (a number).",
+                param="Last-Event-ID",
+            )
+        return _stream(benchmark.pk, after=int(raw.strip()))
+
+
+def _own(request: Request, benchmark_id: UUID) -> Benchmark:
+    return get_object_or_404(
+        Benchmark.objects.select_related("flow"),
+        pk=benchmark_id,
+        account=request_account(request),
+    )
+
+
+class BenchmarkOutputSerializer(serializers.ModelSerializer):
+    flow = serializers.CharField(source="flow.name")
+    samples = serializers.SerializerMethodField()
+    summary = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Benchmark
+        fields = [
+            "id",
+            "flow",
+            "status",
+            "current_model",
+            "challengers",
+            "optimize_for",
+            "judge_model",
+            "samples",
+            "total_steps",
+            "summary",
+            "error",
+            "created_at",
+            "started_at",
+            "finished_at",
+        ]
+
+    def get_samples(self, benchmark: Benchmark) -> int:
+        return benchmark.total_steps // (1 + 2 * max(len(benchmark.challengers), 0))
+
+    def get_summary(self, benchmark: Benchmark) -> str | None:
+        """The recommendation's one line, or why there is none."""
+        recommendation = (benchmark.result or {}).get("recommendation") or {}
+        if recommendation.get("model"):
+            return str(recommendation.get("summary"))
+        return recommendation.get("reason")
+
+
+class BenchmarkDetailSerializer(BenchmarkOutputSerializer):
+    done_steps = serializers.SerializerMethodField()
+
+    class Meta(BenchmarkOutputSerializer.Meta):
+        fields = [*BenchmarkOutputSerializer.Meta.fields, "done_steps", "result"]
+
+    def get_done_steps(self, benchmark: Benchmark) -> int:
+        return runs.steps_done(benchmark.pk)
+
+
+class BenchmarkListApi(APIView):
+    """GET /api/benchmarks: the caller's runs, newest first (?flow=, ?status=)."""
+
+    def get(self, request: Request) -> Response:
+        account = request_account(request)
+        runs.fail_stalled_runs(account.pk)
+        rows = Benchmark.objects.filter(account=account).select_related("flow")
+        if flow := request.query_params.get("flow"):
+            rows = rows.filter(flow__name=flow)
+        if status := request.query_params.get("status"):
+            if status not in Benchmark.Status.values:
+                raise GatewayError(
+                    400,
+                    "status must be one of: " + ", ".join(Benchmark.Status.values),
+                    param="status",
+                )
+            rows = rows.filter(status=status)
+        return Response(BenchmarkOutputSerializer(rows[:100], many=True).data)
+
+
+class BenchmarkDetailApi(APIView):
+    """GET /api/benchmarks/<id>: one run, with its full result."""
+
+    def get(self, request: Request, benchmark_id: UUID) -> Response:
+        runs.fail_if_stalled(benchmark_id)
+        benchmark = _own(request, benchmark_id)
+        return Response(BenchmarkDetailSerializer(benchmark).data)

@@ -1,0 +1,186 @@
+"""Picking challengers: models the gateway can call that may serve a flow better.
+
+The candidates are the models `proxy.providers.servable_models` lists (the pricing
+catalog's models of every configured provider, plus every model an operator
+priced), less those that are not chat models. What "better" may mean:
+
+- cost: cheaper than the current model, the strongest of those first;
+- speed: faster, by the median latency this gateway measured for the model over the
+  last week when it has enough calls, else small models and fast providers first;
+- quality: stronger, i.e. dearer (the catalog has no quality score; price is the
+  proxy every provider's line-up follows), the next step up first;
+- balanced: a mix of the three.
+
+Picks alternate between providers, so that one provider's line-up does not fill
+every slot when others are configured.
+"""
+
+import re
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import timedelta
+from decimal import Decimal
+from statistics import median
+
+from django.utils import timezone
+
+from flows.models import Call
+from proxy import providers
+from proxy.pricing import catalog_rates
+from proxy.providers import Snapshot
+
+# Catalog entries that are not chat models, or not ones to switch a flow to.
+_NOT_CHAT = re.compile(
+    r"embed|tts|whisper|transcri|audio|realtime|image|dall-e|moderation|search|"
+    r"computer-use|deep-research|babbage|davinci|curie|^ada|instruct|ft:|:|"
+    r"-live|live-|rerank|vision-preview|guard|\d{4}-\d{2}-\d{2}|-\d{4}$|-16k|-32k",
+    re.IGNORECASE,
+)
+_SMALL = re.compile(r"mini|nano|flash|haiku|lite|small|tiny|\b\d{1,2}b\b", re.I)
+_FAST_PROVIDERS = {"groq", "cerebras", "sambanova", "fireworks", "together"}
+# Calls of a model in the last week before its measured latency is trusted.
+_MIN_CALLS_FOR_LATENCY = 20
+
+
+@dataclass(frozen=True, slots=True)
+class Candidate:
+    model: str
+    provider: str
+    price: Decimal | None  # blended USD per million tokens (3 input : 1 output)
+    latency_ms: float | None  # measured median, when known
+
+    @property
+    def small(self) -> bool:
+        return bool(_SMALL.search(self.model))
+
+    @property
+    def fast_provider(self) -> bool:
+        return self.provider in _FAST_PROVIDERS
+
+
+def blended_price(snapshot: Snapshot, model: str) -> Decimal | None:
+    """USD per million tokens at three input tokens to one output token."""
+    try:
+        resolved = snapshot.resolve(model)
+    except Exception:
+        return None
+    qualified = f"{resolved.provider.name}/{resolved.model}"
+    rates = (
+        snapshot.overrides.get(qualified)
+        or snapshot.overrides.get(resolved.model)
+        or catalog_rates(resolved.model, resolved.provider.catalog_name)
+    )
+    if rates is None:
+        return None
+    return (3 * rates.input + rates.output) / 4
+
+
+def measured_latencies() -> dict[str, float]:
+    """Median latency per served model over the last week, across all accounts."""
+    since = timezone.now() - timedelta(days=7)
+    by_model: dict[str, list[float]] = defaultdict(list)
+    rows = Call.objects.filter(
+        created_at__gte=since, outcome=Call.Outcome.OK
+    ).values_list("served_model", "latency_ms")
+    for model, latency in rows.iterator(chunk_size=5000):
+        by_model[model].append(latency)
+    return {
+        model: median(values)
+        for model, values in by_model.items()
+        if len(values) >= _MIN_CALLS_FOR_LATENCY
+    }
+
+
+def candidates(snapshot: Snapshot, exclude: set[str]) -> list[Candidate]:
+    latencies = measured_latencies()
+    found = []
+    for model, provider in providers.servable_models(snapshot):
+        bare = model.rpartition("/")[2]
+        if model in exclude or bare in exclude or _NOT_CHAT.search(bare):
+            continue
+        found.append(
+            Candidate(
+                model,
+                provider,
+                blended_price(snapshot, model),
+                latencies.get(bare),
+            )
+        )
+    return found
+
+
+def pick(snapshot: Snapshot, current_model: str, goal: str, limit: int) -> list[str]:
+    """Up to `limit` challengers for `current_model`, chosen for `goal`."""
+    pool = candidates(snapshot, {current_model, current_model.rpartition("/")[2]})
+    base_price = blended_price(snapshot, current_model)
+    base_latency = measured_latencies().get(current_model.rpartition("/")[2])
+    ranked = {
+        "cost": _cheaper(pool, base_price),
+        "speed": _faster(pool, base_price, base_latency),
+        "quality": _stronger(pool, base_price),
+    }
+    if goal == "balanced":
+        quotas = [("cost", 2), ("speed", 2), ("quality", 1)]
+        chosen: list[str] = []
+        for name, count in quotas:
+            fresh = [c for c in _alternate(ranked[name]) if c.model not in chosen]
+            chosen += [c.model for c in fresh[:count]]
+        leftovers = [
+            c.model
+            for c in _alternate(ranked["cost"] + ranked["speed"] + ranked["quality"])
+            if c.model not in chosen
+        ]
+        return (chosen + list(dict.fromkeys(leftovers)))[:limit]
+    return [c.model for c in _alternate(ranked[goal])][:limit]
+
+
+def _priced(pool: list[Candidate]) -> list[Candidate]:
+    return [c for c in pool if c.price is not None]
+
+
+def _cheaper(pool: list[Candidate], base: Decimal | None) -> list[Candidate]:
+    cheaper = [c for c in _priced(pool) if base is None or c.price < base]  # type: ignore[operator]
+    return sorted(cheaper, key=lambda c: (-(c.price or 0), c.model))
+
+
+def _stronger(pool: list[Candidate], base: Decimal | None) -> list[Candidate]:
+    if base is None:
+        return sorted(_priced(pool), key=lambda c: (-(c.price or 0), c.model))
+    stronger = [c for c in _priced(pool) if (c.price or 0) > base]
+    return sorted(stronger, key=lambda c: (c.price or 0, c.model))
+
+
+def _faster(
+    pool: list[Candidate], base_price: Decimal | None, base_latency: float | None
+) -> list[Candidate]:
+    def key(c: Candidate) -> tuple[int, float, str]:
+        if c.latency_ms is not None:
+            return (0, c.latency_ms, c.model)
+        hint = 0 if c.fast_provider else 1 if c.small else 2
+        return (1 + hint, float(c.price or 0), c.model)
+
+    faster = [
+        c
+        for c in pool
+        if (
+            base_latency is not None
+            and c.latency_ms is not None
+            and c.latency_ms < base_latency
+        )
+        or (c.latency_ms is None and (c.fast_provider or c.small))
+        or (base_latency is None and c.latency_ms is not None)
+    ]
+    return sorted(faster, key=key)
+
+
+def _alternate(ranked: list[Candidate]) -> list[Candidate]:
+    """The same candidates, taking turns between providers, each in rank order."""
+    queues: dict[str, list[Candidate]] = defaultdict(list)
+    for candidate in ranked:
+        queues[candidate.provider].append(candidate)
+    out: list[Candidate] = []
+    while any(queues.values()):
+        for name in list(queues):
+            if queues[name]:
+                out.append(queues[name].pop(0))
+    return out

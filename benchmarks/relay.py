@@ -1,0 +1,119 @@
+"""Relaying a benchmark's stored events to an SSE client, live.
+
+The relay is our own generator rather than django-eventstream's view (which never
+ends and sends its own keep-alive events):
+
+- it replays the stored events after the client's last one (all of them for a new
+  stream, so nothing sent before the client connected is lost);
+- it waits for a wake-up, but reads storage again at least every SSE_POLL_S
+  seconds, because wake-ups can be lost (the library's Redis subscriber does not
+  come back after a Redis restart);
+- it sends a `:` comment every SSE_HEARTBEAT_S seconds of silence;
+- it ends after the `result` or `error` event, and notices a run that stalled (a
+  dead worker) or whose events are gone, so it never runs forever.
+"""
+
+import asyncio
+import contextlib
+import json
+import time
+from collections.abc import AsyncIterator
+from typing import Any
+
+from asgiref.sync import sync_to_async
+from django.conf import settings
+from django.utils import timezone
+from django_eventstream.event import Event
+from django_eventstream.storage import EventDoesNotExist
+from django_eventstream.utils import get_storage
+from django_eventstream.views import Listener, get_listener_manager
+
+from benchmarks import runs
+from benchmarks.events import ERROR, RESULT, TERMINAL, channel_of, sse
+from benchmarks.models import Benchmark
+
+
+def _text(data: Any) -> str:
+    return data if isinstance(data, str) else json.dumps(data)
+
+
+def _read(channel: str, after: int) -> tuple[list[Event], int]:
+    """Stored events after `after`, and the id to read from next time."""
+    storage = get_storage()
+    try:
+        return storage.get_events(channel, after, limit=500), after
+    except EventDoesNotExist as missing:
+        # Either the client's id is ahead of the channel (nothing to replay yet)
+        # or the events were trimmed; both read on from what exists now.
+        current = int(missing.current_id)
+        if after > current:
+            return [], after
+        return storage.get_events(channel, current, limit=500), current
+
+
+def _state(benchmark_id: Any) -> dict[str, Any] | None:
+    """The benchmark's status, after failing it if it stalled."""
+    runs.fail_if_stalled(benchmark_id)
+    row = (
+        Benchmark.objects.filter(pk=benchmark_id)
+        .values("status", "result", "error")
+        .first()
+    )
+    return None if row is None else dict(row)
+
+
+def _final_event(state: dict[str, Any]) -> bytes:
+    """The last event rebuilt from the row, for a finished run whose events are
+    gone (trimmed, or never stored because the database refused them)."""
+    if state["status"] == Benchmark.Status.DONE:
+        return sse(RESULT, json.dumps(state["result"]), None)
+    error = state["error"] or {"message": "The benchmark failed.", "code": "failed"}
+    return sse(ERROR, json.dumps(error), None)
+
+
+async def stream(benchmark_id: Any, after: int = 0) -> AsyncIterator[bytes]:
+    """The benchmark's events after event `after` (0: all), live, until the end."""
+    channel = channel_of(benchmark_id)
+    listener = Listener()
+    listener.channels = {channel}
+    listener.assign_loop()
+    manager = get_listener_manager()
+    manager.add_listener(listener)
+    last_beat = time.monotonic()
+    try:
+        # Sent at once so that clients and proxies see the stream is open.
+        yield b": stream open\n\n"
+        while True:
+            listener.aevent.clear()
+            listener.channel_items.clear()
+            events, after = await sync_to_async(_read)(channel, after)
+            for event in events:
+                after = int(event.id)
+                yield sse(event.type, _text(event.data), event.id)
+                last_beat = time.monotonic()
+                if event.type in TERMINAL:
+                    return
+            if not events:
+                state = await sync_to_async(_state)(benchmark_id)
+                if state is None:
+                    return
+                if state["status"] in (Benchmark.Status.DONE, Benchmark.Status.FAILED):
+                    # One more read: the final event may have landed just now.
+                    events, after = await sync_to_async(_read)(channel, after)
+                    for event in events:
+                        yield sse(event.type, _text(event.data), event.id)
+                        if event.type in TERMINAL:
+                            return
+                    yield _final_event(state)
+                    return
+            wait = min(
+                settings.SSE_POLL_S,
+                max(0.0, settings.SSE_HEARTBEAT_S - (time.monotonic() - last_beat)),
+            )
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(listener.aevent.wait(), timeout=wait)
+            if time.monotonic() - last_beat >= settings.SSE_HEARTBEAT_S:
+                yield f": heartbeat {timezone.now():%H:%M:%S}\n\n".encode()
+                last_beat = time.monotonic()
+    finally:
+        manager.remove_listener(listener)

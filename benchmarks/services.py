@@ -1,0 +1,163 @@
+"""Starting a benchmark, and the state changes every step of one goes through."""
+
+import logging
+from collections import Counter
+from datetime import timedelta
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from accounts.models import Account
+from benchmarks import events, tasks
+from benchmarks.challengers import pick
+from benchmarks.models import Benchmark
+from flows import config as flow_config
+from flows.models import Call, Flow
+from llmtest import jobs
+from llmtest.errors import GatewayError
+from proxy import providers, upstream
+from proxy.providers import Snapshot
+
+logger = logging.getLogger(__name__)
+
+# Days of traffic that decide a flow's current model.
+_RECENT_DAYS = 30
+
+
+def benchmark_start(
+    account: Account,
+    flow_name: str,
+    current_model: str | None = None,
+    optimize_for: str = Benchmark.Goal.BALANCED,
+    challengers: list[str] | None = None,
+) -> Benchmark:
+    """Check everything the caller can fix, create the run and queue it.
+
+    Raises GatewayError (400, 402 or 404) before anything is created.
+    """
+    flow = Flow.objects.filter(account=account, name=flow_name).first()
+    if flow is None:
+        raise GatewayError(
+            404,
+            f"There is no flow named '{flow_name}' on this account. Send calls with "
+            "the X-Flow header, or seed samples with POST /api/samples.",
+            code="flow_not_found",
+            param="flow",
+        )
+    samples = list(
+        flow.samples.order_by("-created_at", "-id")[: settings.BENCHMARK_MAX_SAMPLES]
+    )
+    minimum = settings.SAMPLES_MIN_FOR_BENCHMARK
+    if len(samples) < minimum:
+        raise GatewayError(
+            400,
+            f"The flow '{flow_name}' has {len(samples)} samples; a benchmark needs at "
+            f"least {minimum}. Add {minimum - len(samples)} more with POST "
+            "/api/samples, or let the proxy capture them from traffic.",
+            code="not_enough_samples",
+            param="flow",
+        )
+    snapshot = providers.snapshot()
+    current = current_model or _current_model(flow)
+    _check_callable(snapshot, current, "currentModel")
+    if challengers:
+        chosen = list(dict.fromkeys(challengers))
+        if current in chosen:
+            raise GatewayError(
+                400,
+                f"'{current}' is the current model; it cannot also be a challenger.",
+                code="invalid_challengers",
+                param="challengers",
+            )
+        for model in chosen:
+            _check_callable(snapshot, model, "challengers")
+    else:
+        chosen = pick(
+            snapshot, current, optimize_for, settings.BENCHMARK_MAX_CHALLENGERS
+        )
+        if not chosen:
+            raise GatewayError(
+                400,
+                f"No challenger for '{current}' is available: configure another "
+                "provider (or price a model in the admin), or name the challengers.",
+                code="no_challengers",
+                param="challengers",
+            )
+    judge = settings.JUDGE_MODEL
+    _check_callable(snapshot, judge, "judge", status=503, code="judge_unavailable")
+    account.refresh_from_db(fields=["credits_usd"])
+    if account.credits_usd <= 0:
+        raise GatewayError(
+            402,
+            "This account has no credits left; a benchmark's calls are paid from "
+            "them. Top it up first.",
+            code="insufficient_credits",
+        )
+    with transaction.atomic():
+        benchmark = Benchmark.objects.create(
+            account=account,
+            flow=flow,
+            current_model=current,
+            challengers=chosen,
+            optimize_for=optimize_for,
+            judge_model=judge,
+            total_steps=len(samples) * (1 + 2 * len(chosen)),
+        )
+        benchmark.samples.set(samples)
+        transaction.on_commit(lambda: _queue(benchmark))
+    return benchmark
+
+
+def _queue(benchmark: Benchmark) -> None:
+    events.progress(
+        benchmark.pk,
+        "queued",
+        0,
+        benchmark.total_steps,
+        f"Queued: {benchmark.samples.count()} samples on {len(benchmark.models)} "
+        f"models, judged by {benchmark.judge_model}.",
+    )
+    jobs.enqueue(tasks.start, str(benchmark.pk))
+
+
+def _current_model(flow: Flow) -> str:
+    """The model the flow's calls asked for most in recent traffic, or, when a
+    route serves that model with another, the model that serves it."""
+    since = timezone.now() - timedelta(days=_RECENT_DAYS)
+    counts = Counter(
+        Call.objects.filter(
+            flow=flow, source=Call.Source.PROXY, created_at__gte=since
+        ).values_list("requested_model", flat=True)
+    )
+    if not counts:
+        raise GatewayError(
+            400,
+            f"The flow '{flow.name}' has no recent traffic to tell its model; pass "
+            "currentModel.",
+            code="current_model_required",
+            param="currentModel",
+        )
+    requested = counts.most_common(1)[0][0]
+    routed = flow_config.config().route(flow.account_id, flow.name, requested)
+    return routed or requested
+
+
+def _check_callable(
+    snapshot: Snapshot,
+    model: str,
+    param: str,
+    status: int = 400,
+    code: str = "unknown_model",
+) -> None:
+    try:
+        resolved = snapshot.resolve(model)
+        upstream.require_key(resolved.provider)
+    except GatewayError as error:
+        what = "judge model" if param == "judge" else "model"
+        raise GatewayError(
+            status,
+            f"The {what} '{model}' cannot be called: {error.message}",
+            code=code,
+            param=None if param == "judge" else param,
+        ) from error

@@ -1,0 +1,323 @@
+"""A benchmark's work, as tasks any worker can pick up.
+
+`start` queues one `answer` task per sample and model. When a sample has both the
+current model's answer and a challenger's, the task that completed the pair queues
+a `judge` task for it. The task that completes the last step aggregates the result.
+
+Every task is safe to run twice: a step is claimed in its row before any model is
+called, a finished step is never redone, and a step whose claim is older than the
+task time limit (its worker died) can be claimed again. Only the first task to end
+a run publishes its `result` or `error` event.
+"""
+
+import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import timedelta
+from decimal import Decimal
+from typing import Any
+
+from celery import shared_task
+from django.conf import settings
+from django.db.models import Model, Q
+from django.utils import timezone
+
+from benchmarks import events, results, runs
+from benchmarks.judge import combine, judge_messages, parse_verdict
+from benchmarks.models import Answer, Benchmark, Judgment, StepStatus
+from benchmarks.signals import benchmark_finished
+from flows import recorder
+from llmtest import jobs
+from llmtest.errors import GatewayError
+from proxy import client
+
+logger = logging.getLogger(__name__)
+
+
+class _RunEnded(Exception):
+    """The run was failed while this step worked; stop quietly."""
+
+
+@contextmanager
+def _step(benchmark_id: str) -> Iterator[None]:
+    """Whatever a step raises fails the run with an `error` event, never silently."""
+    try:
+        yield
+    except _RunEnded:
+        pass
+    except GatewayError as error:
+        if error.status == 402:
+            runs.fail(
+                benchmark_id,
+                "The account ran out of credits during the benchmark; top it up "
+                "and run it again.",
+                "insufficient_credits",
+            )
+        else:
+            runs.fail(benchmark_id, error.message, error.code or "benchmark_failed")
+    except Exception:
+        logger.exception("benchmarks.step_failed", extra={"benchmark": benchmark_id})
+        runs.fail(
+            benchmark_id, "The benchmark hit an internal error.", "internal_error"
+        )
+    finally:
+        # The step's calls are recorded and charged before the step counts as done.
+        recorder.flush(timeout=30)
+
+
+def _live(benchmark_id: str) -> Benchmark | None:
+    benchmark = Benchmark.objects.select_related("flow").filter(pk=benchmark_id).first()
+    if benchmark is None or benchmark.finished:
+        return None
+    return benchmark
+
+
+@shared_task(name="benchmarks.start")
+def start(benchmark_id: str) -> None:
+    with _step(benchmark_id):
+        benchmark = _live(benchmark_id)
+        if benchmark is None:
+            return
+        runs.mark_running(benchmark_id)
+        sample_ids = list(benchmark.samples.order_by("id").values_list("pk", flat=True))
+        events.progress(
+            benchmark_id,
+            "running",
+            runs.steps_done(benchmark_id),
+            benchmark.total_steps,
+            f"Replaying {len(sample_ids)} samples on {len(benchmark.models)} models.",
+        )
+        # The current model's answer first for each sample, so judging starts early.
+        for sample_id in sample_ids:
+            for model in benchmark.models:
+                Answer.objects.get_or_create(
+                    benchmark_id=benchmark_id, sample_id=sample_id, model=model
+                )
+        for sample_id in sample_ids:
+            for model in benchmark.models:
+                jobs.enqueue(answer, benchmark_id, sample_id, model)
+
+
+def _claim(table: type[Model], **keys: Any) -> Any:
+    """Take a step for this task: its row, or None if it is done or taken."""
+    row, _ = table.objects.get_or_create(**keys)  # type: ignore[attr-defined]
+    if row.status in runs.FINAL_STEPS:
+        return None
+    now = timezone.now()
+    lease = now - timedelta(seconds=settings.CELERY_TASK_TIME_LIMIT)
+    taken = (
+        table.objects.filter(pk=row.pk)  # type: ignore[attr-defined]
+        .filter(
+            Q(status=StepStatus.PENDING)
+            | Q(status=StepStatus.RUNNING, claimed_at__lt=lease)
+        )
+        .update(status=StepStatus.RUNNING, claimed_at=now)
+    )
+    return row if taken else None
+
+
+@shared_task(name="benchmarks.answer")
+def answer(benchmark_id: str, sample_id: int, model: str) -> None:
+    with _step(benchmark_id):
+        benchmark = _live(benchmark_id)
+        if benchmark is None:
+            return
+        row = _claim(
+            Answer, benchmark_id=benchmark_id, sample_id=sample_id, model=model
+        )
+        if row is not None:
+            completion = client.complete(
+                account_id=benchmark.account_id,
+                flow=benchmark.flow.name,
+                model=model,
+                messages=row.sample.messages,
+                source=client.BENCHMARK,
+                max_tokens=settings.BENCHMARK_MAX_TOKENS,
+            )
+            if completion.status == 402:
+                raise GatewayError(402, completion.error)
+            row.status = StepStatus.DONE if completion.ok else StepStatus.FAILED
+            row.text = completion.text
+            row.error = completion.error[:500]
+            row.call_id = completion.call_id
+            row.latency_ms = completion.latency_ms
+            row.cost_usd = completion.cost_usd
+            row.finished_at = timezone.now()
+            row.save()
+            _progress(benchmark, "answering", model, _answer_message(row))
+        _queue_judgments(benchmark, sample_id)
+        _finish_if_complete(benchmark)
+
+
+def _answer_message(row: Answer) -> str:
+    if row.status == StepStatus.DONE:
+        return (
+            f"{row.model} answered sample {row.sample_id} in {row.latency_ms:.0f} ms."
+        )
+    return f"{row.model} failed on sample {row.sample_id}: {row.error}"
+
+
+def _queue_judgments(benchmark: Benchmark, sample_id: int) -> None:
+    """Queue a judge task for each challenger whose pair with the current model is
+    complete on this sample; the unique row makes sure only one task queues it."""
+    from llmtest import jobs
+
+    finished = set(
+        Answer.objects.filter(
+            benchmark=benchmark, sample_id=sample_id, status__in=runs.FINAL_STEPS
+        ).values_list("model", flat=True)
+    )
+    if benchmark.current_model not in finished:
+        return
+    for challenger in benchmark.challengers:
+        if challenger not in finished:
+            continue
+        _, created = Judgment.objects.get_or_create(
+            benchmark=benchmark, sample_id=sample_id, challenger=challenger
+        )
+        if created:
+            jobs.enqueue(judge, str(benchmark.pk), sample_id, challenger)
+
+
+@shared_task(name="benchmarks.judge")
+def judge(benchmark_id: str, sample_id: int, challenger: str) -> None:
+    with _step(benchmark_id):
+        benchmark = _live(benchmark_id)
+        if benchmark is None:
+            return
+        row = _claim(
+            Judgment,
+            benchmark_id=benchmark_id,
+            sample_id=sample_id,
+            challenger=challenger,
+        )
+        if row is not None:
+            _judge(benchmark, row)
+            row.finished_at = timezone.now()
+            row.save()
+            message = f"Judged {challenger} on sample {sample_id}: {row.verdict}."
+            _progress(benchmark, "judging", challenger, message)
+        _finish_if_complete(benchmark)
+
+
+def _judge(benchmark: Benchmark, row: Judgment) -> None:
+    answers = {
+        a.model: a
+        for a in Answer.objects.filter(
+            benchmark=benchmark,
+            sample_id=row.sample_id,
+            model__in=(benchmark.current_model, row.challenger),
+        )
+    }
+    baseline, rival = answers[benchmark.current_model], answers[row.challenger]
+    row.status = StepStatus.DONE
+    if baseline.status != StepStatus.DONE:
+        row.verdict = Judgment.Verdict.ERROR
+        row.reason = "The current model gave no answer to compare with."
+        return
+    if rival.status != StepStatus.DONE:
+        row.verdict = Judgment.Verdict.LOSS
+        row.reason = f"The challenger gave no answer: {rival.error}"[:500]
+        return
+    conversation = row.sample.messages
+    orders = [
+        judge_messages(conversation, baseline.text, rival.text),
+        judge_messages(conversation, rival.text, baseline.text),
+    ]
+    picks: list[str | None] = [None, None]
+    reasons = ["", ""]
+    cost = Decimal(0)
+    call_ids: list[str] = []
+    pending = [0, 1]
+    for _attempt in range(1 + settings.JUDGE_RETRIES):
+        outcomes = client.complete_many(
+            [
+                {
+                    "account_id": benchmark.account_id,
+                    "flow": benchmark.flow.name,
+                    "model": benchmark.judge_model,
+                    "messages": orders[i],
+                    "source": client.JUDGE,
+                    "max_tokens": 300,
+                }
+                for i in pending
+            ]
+        )
+        still = []
+        for i, outcome in zip(pending, outcomes, strict=True):
+            if isinstance(outcome, BaseException):
+                raise outcome
+            if outcome.status == 402:
+                raise GatewayError(402, outcome.error)
+            if outcome.call_id:
+                call_ids.append(str(outcome.call_id))
+            cost += outcome.cost_usd or 0
+            verdict = parse_verdict(outcome.text) if outcome.ok else None
+            if verdict is None:
+                still.append(i)
+            else:
+                picks[i], reasons[i] = verdict
+        pending = still
+        if not pending:
+            break
+    row.first_order = picks[0] or "error"
+    row.second_order = picks[1] or "error"
+    row.verdict = combine(picks[0], picks[1])
+    row.reason = (
+        "The judge's verdict could not be read."
+        if row.verdict == Judgment.Verdict.ERROR
+        else reasons[0] or reasons[1]
+    )[:500]
+    row.cost_usd = cost
+    row.call_ids = call_ids
+
+
+def _progress(benchmark: Benchmark, stage: str, model: str, message: str) -> None:
+    runs.touch(benchmark.pk)
+    events.progress(
+        benchmark.pk,
+        stage,
+        runs.steps_done(benchmark.pk),
+        benchmark.total_steps,
+        message,
+        model,
+    )
+
+
+def _finish_if_complete(benchmark: Benchmark) -> None:
+    if runs.steps_done(benchmark.pk) < benchmark.total_steps:
+        return
+    claimed = Benchmark.objects.filter(
+        pk=benchmark.pk, status=Benchmark.Status.RUNNING, aggregating=False
+    ).update(aggregating=True)
+    if not claimed:
+        return
+    events.progress(
+        benchmark.pk,
+        "aggregating",
+        benchmark.total_steps,
+        benchmark.total_steps,
+        "Every answer is in and judged; computing the verdict.",
+    )
+    benchmark.refresh_from_db()
+    result = results.aggregate(benchmark)
+    if result["baseline"]["answered"] == 0:
+        runs.fail(
+            benchmark.pk,
+            f"The current model {benchmark.current_model} answered none of the "
+            f"samples (first error: {result['baseline']['first_error']}).",
+            "baseline_failed",
+        )
+        return
+    if not runs.complete(benchmark.pk, result):
+        return
+    benchmark.refresh_from_db()
+    try:
+        for _receiver, extra in benchmark_finished.send(Benchmark, benchmark=benchmark):
+            if isinstance(extra, dict):
+                result.update(extra)
+    except Exception:
+        # The result stands without a suggestion; the run is not failed for it.
+        logger.exception("benchmarks.finished_hook_failed")
+    Benchmark.objects.filter(pk=benchmark.pk).update(result=result)
+    events.publish(benchmark.pk, events.RESULT, result)

@@ -1,0 +1,261 @@
+"""A whole benchmark through the API on the in-process runner, streamed over SSE."""
+
+from decimal import Decimal
+
+from django.db.models import Sum
+
+from benchmarks import tasks
+from benchmarks.models import Answer, Benchmark, Judgment
+from flows.models import Call
+from tests.benchmarks.conftest import (
+    CHALLENGERS,
+    CURRENT,
+    judge_with,
+    run_benchmark,
+    stream_request,
+)
+from tests.conftest import settle
+from tests.fakes import judges
+
+
+def test_progress_streams_live_then_one_result(flow, sse_http, fake_openai):
+    judge_with(fake_openai, judges.prefers("gpt-4o-mini"))
+    fake_openai.default_latency_s = 0.05
+
+    stream = run_benchmark(sse_http)
+
+    assert stream.status == 200
+    assert stream.headers["content-type"].startswith("text/event-stream")
+    kinds = [e.event for e in stream.events]
+    assert kinds.count("result") == 1
+    assert kinds[-1] == "result"
+    assert set(kinds) == {"progress", "result"}
+    ids = [int(e.id) for e in stream.events]
+    assert ids == sorted(ids) and len(set(ids)) == len(ids)
+    progress = stream.of("progress")
+    assert progress[0].data["stage"] == "queued"
+    assert {"stage", "done", "total", "model", "message"} <= set(progress[-1].data)
+    total = 4 * (1 + 2 * len(CHALLENGERS))
+    assert progress[-1].data["total"] == total
+    assert max(p.data["done"] for p in progress) == total
+    # Arrived as they happened, not all at once at the end.
+    assert stream.events[-1].at - progress[1].at > 0.1
+
+
+def test_result_figures_and_recorded_spend(flow, sse_http, fake_openai, account):
+    judge_with(fake_openai, judges.prefers("gpt-4o-mini"))
+
+    result = run_benchmark(sse_http).of("result")[0].data
+    settle()
+
+    assert result["current_model"] == CURRENT
+    assert result["samples"] == 4
+    rows = {row["model"]: row for row in result["challengers"]}
+    mini = rows["gpt-4o-mini"]
+    assert (mini["wins"], mini["ties"], mini["losses"], mini["errors"]) == (4, 0, 0, 0)
+    assert mini["cost_change_pct"] < 0  # gpt-4o-mini is cheaper than gpt-4o
+    assert mini["summary"].startswith("gpt-4o-mini: won 4, tied 0, lost 0 of 4 | ")
+    assert "cheaper" in mini["summary"]
+    assert 0 < mini["interval"]["low"] < mini["interval"]["high"] <= 1
+    tiny = rows["local/tiny"]  # neither answer names gpt-4o-mini: the judge ties
+    assert (tiny["wins"], tiny["ties"], tiny["losses"]) == (0, 4, 0)
+
+    benchmark = Benchmark.objects.get()
+    assert benchmark.status == Benchmark.Status.DONE
+    calls = Call.objects.filter(flow=flow)
+    models_spend = calls.filter(source="benchmark").aggregate(s=Sum("cost_usd"))["s"]
+    judge_spend = calls.filter(source="judge").aggregate(s=Sum("cost_usd"))["s"]
+    assert calls.filter(source="benchmark").count() == 4 * 3
+    assert calls.filter(source="judge").count() == 4 * 2 * 2
+    assert Decimal(str(result["spend"]["models_usd"])) == round(models_spend, 10)
+    assert Decimal(str(result["spend"]["judge_usd"])) == round(judge_spend, 10)
+    account.refresh_from_db()
+    assert account.total_spent == models_spend + judge_spend
+
+
+def test_judge_preferring_first_position_gives_ties_only(flow, sse_http, fake_openai):
+    judge_with(fake_openai, judges.first_position)
+
+    result = run_benchmark(sse_http).of("result")[0].data
+
+    for row in result["challengers"]:
+        if row["model"] == "local/tiny":
+            continue
+        assert (row["wins"], row["losses"], row["ties"]) == (0, 0, 4)
+    assert all(r["wins"] == 0 for r in result["challengers"])
+
+
+def test_unreadable_verdicts_are_retried_then_errors(
+    flow, sse_http, fake_openai, bench_settings
+):
+    judge_with(fake_openai, judges.unreadable)
+
+    result = run_benchmark(sse_http, challengers=["gpt-4o-mini"]).of("result")[0].data
+
+    row = result["challengers"][0]
+    assert (row["wins"], row["ties"], row["losses"], row["errors"]) == (0, 0, 0, 4)
+    assert result["recommendation"]["model"] is None
+    judge_requests = [r for r in fake_openai.requests if judges.is_judge_request(r)]
+    assert len(judge_requests) == 4 * 2 * (1 + bench_settings.JUDGE_RETRIES)
+
+
+def test_insufficient_evidence_says_how_many_more_samples(
+    flow, sse_http, fake_openai, bench_settings
+):
+    judge_with(fake_openai, judges.prefers("gpt-4o-mini"))
+
+    result = run_benchmark(sse_http, optimizeFor="cost").of("result")[0].data
+
+    recommendation = result["recommendation"]
+    # 4 wins of 4: the interval's lower bound (51%) is below the 70% bar.
+    assert recommendation["model"] is None
+    assert recommendation["reason"].startswith("Evidence is insufficient")
+    assert recommendation["more_samples_needed"] > 0
+
+
+def test_a_winner_is_recommended_when_its_bound_clears_the_bar(
+    flow, sse_http, fake_openai, bench_settings
+):
+    bench_settings.BENCHMARK_BAR_COST = 0.4
+    judge_with(fake_openai, judges.prefers("gpt-4o-mini"))
+
+    result = run_benchmark(sse_http, optimizeFor="cost").of("result")[0].data
+
+    # Both challengers clear the bar (local/tiny by tying every time): for cost,
+    # the cheaper one is recommended.
+    recommendation = result["recommendation"]
+    assert recommendation["model"] == "local/tiny"
+    assert [r["model"] for r in result["challengers"] if r["recommended"]] == [
+        "local/tiny"
+    ]
+
+    result = run_benchmark(
+        sse_http, optimizeFor="cost", challengers=["gpt-4o-mini"]
+    ).of("result")[0].data
+
+    recommendation = result["recommendation"]
+    assert recommendation["model"] == "gpt-4o-mini"
+    assert recommendation["quality"]["low"] >= 0.4
+    assert recommendation["cost_change_pct"] < 0
+
+
+def test_failing_benchmark_ends_with_an_error_event(flow, sse_http, fake_openai):
+    from tests.fakes.providers import ErrorReply
+
+    fake_openai.default_reply = ErrorReply(status=500, message="provider down")
+
+    stream = run_benchmark(sse_http)
+
+    assert [e.event for e in stream.events][-1] == "error"
+    assert len(stream.of("error")) == 1
+    assert not stream.of("result")
+    error = stream.of("error")[0].data
+    assert error["code"] == "baseline_failed"
+    assert "provider down" in error["message"]
+    assert Benchmark.objects.get().status == Benchmark.Status.FAILED
+
+
+def test_resume_with_last_event_id_replays_what_was_missed(
+    flow, sse_http, fake_openai
+):
+    judge_with(fake_openai, judges.first_position)
+    first = run_benchmark(sse_http)
+    benchmark = Benchmark.objects.get()
+    cut = first.events[3]
+
+    resumed = stream_request(
+        sse_http,
+        "GET",
+        f"/api/benchmark/{benchmark.pk}/events",
+        headers={"Last-Event-ID": cut.id},
+    )
+
+    assert [e.id for e in resumed.events] == [e.id for e in first.events[4:]]
+    assert resumed.events[-1].event == "result"
+
+    everything = stream_request(
+        sse_http, "GET", f"/api/benchmark/{benchmark.pk}/events"
+    )
+    assert [e.id for e in everything.events] == [e.id for e in first.events]
+
+
+def test_bad_last_event_id_is_a_400(flow, sse_http, fake_openai):
+    run_benchmark(sse_http)
+    benchmark = Benchmark.objects.get()
+
+    response = sse_http.get(
+        f"/api/benchmark/{benchmark.pk}/events", headers={"Last-Event-ID": "abc"}
+    )
+
+    assert response.status_code == 400
+    assert response.json()["error"]["param"] == "Last-Event-ID"
+
+
+def test_heartbeats_while_nothing_happens(
+    flow, sse_http, fake_openai, bench_settings
+):
+    bench_settings.SSE_HEARTBEAT_S = 0.2
+    fake_openai.default_latency_s = 0.7
+
+    stream = run_benchmark(sse_http, challengers=["gpt-4o-mini"])
+
+    assert any(c.startswith("heartbeat") for c in stream.comments)
+    assert stream.events[-1].event == "result"
+
+
+def test_running_a_task_twice_calls_nobody_twice(flow, sse_http, fake_openai):
+    judge_with(fake_openai, judges.first_position)
+    run_benchmark(sse_http, challengers=["gpt-4o-mini"])
+    benchmark = Benchmark.objects.get()
+    before = len(fake_openai.requests)
+    answer = Answer.objects.filter(benchmark=benchmark).first()
+    judgment = Judgment.objects.filter(benchmark=benchmark).first()
+
+    tasks.answer(str(benchmark.pk), answer.sample_id, answer.model)
+    tasks.judge(str(benchmark.pk), judgment.sample_id, judgment.challenger)
+    tasks.start(str(benchmark.pk))
+
+    assert len(fake_openai.requests) == before
+    assert Benchmark.objects.get().status == Benchmark.Status.DONE
+
+
+def test_a_stalled_run_ends_with_an_error_event(flow, sse_http, bench_settings):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    bench_settings.BENCHMARK_STALL_TIMEOUT_S = 1
+    long_ago = timezone.now() - timedelta(seconds=30)
+    benchmark = Benchmark.objects.create(
+        account=flow.account,
+        flow=flow,
+        status=Benchmark.Status.RUNNING,
+        current_model=CURRENT,
+        challengers=CHALLENGERS,
+        judge_model="gpt-4o-mini",
+        total_steps=10,
+        progressed_at=long_ago,
+    )
+
+    stream = stream_request(sse_http, "GET", f"/api/benchmark/{benchmark.pk}/events")
+
+    assert [e.event for e in stream.events] == ["error"]
+    assert stream.events[0].data["code"] == "stalled"
+    benchmark.refresh_from_db()
+    assert benchmark.status == Benchmark.Status.FAILED
+
+
+def test_list_and_detail(flow, sse_http, fake_openai):
+    judge_with(fake_openai, judges.first_position)
+    run_benchmark(sse_http)
+    benchmark = Benchmark.objects.get()
+
+    listed = sse_http.get("/api/benchmarks").json()
+    detail = sse_http.get(f"/api/benchmarks/{benchmark.pk}").json()
+
+    assert [row["id"] for row in listed] == [str(benchmark.pk)]
+    assert listed[0]["status"] == "done"
+    assert listed[0]["flow"] == "support-bot"
+    assert listed[0]["samples"] == 4
+    assert detail["result"]["benchmark_id"] == str(benchmark.pk)
+    assert detail["done_steps"] == detail["total_steps"]
