@@ -26,7 +26,7 @@ _idle = threading.Condition(_lock)
 def enqueue(task: Task, *args: Any) -> None:
     """Run `task(*args)` in the background, on the configured runner."""
     if settings.JOBS_RUNNER == "celery":
-        task.delay(*args)
+        task.apply_async(args, queue=settings.JOBS_QUEUE)
         return
     global _pool
     with _lock:

@@ -136,6 +136,9 @@ if JOBS_RUNNER not in ("celery", "threads"):
     raise ImproperlyConfigured("JOBS_RUNNER must be 'celery' or 'threads'.")
 if JOBS_RUNNER == "celery" and not REDIS_URL:
     raise ImproperlyConfigured("JOBS_RUNNER=celery needs REDIS_URL.")
+# The Celery queue benchmark tasks go to (a worker consumes it by default).
+JOBS_QUEUE: str = env.str("JOBS_QUEUE", default="llmtest")
+CELERY_TASK_DEFAULT_QUEUE = JOBS_QUEUE
 # Threads of the in-process runner (each runs one task, i.e. one model call, at a time).
 JOBS_THREADS: int = env.int("JOBS_THREADS", default=8)
 
