@@ -29,7 +29,9 @@ def wait_for_port(port: int, timeout: float = 20.0) -> None:
     raise RuntimeError(f"nothing listens on port {port}")
 
 
-def start_fake(kind: str, latency_ms: float) -> tuple[subprocess.Popen[bytes], int]:
+def start_fake(
+    kind: str, latency_ms: float, *extra: str
+) -> tuple[subprocess.Popen[bytes], int]:
     """A fake provider in its own process (it records nothing, so memory is flat)."""
     port = free_port()
     process = subprocess.Popen(
@@ -43,6 +45,7 @@ def start_fake(kind: str, latency_ms: float) -> tuple[subprocess.Popen[bytes], i
             str(port),
             "--latency-ms",
             str(latency_ms),
+            *extra,
         ],
         cwd=ROOT,
         stdout=subprocess.DEVNULL,
@@ -58,3 +61,46 @@ def percentile(values: list[float], pct: float) -> float:
         return float("nan")
     rank = max(1, math.ceil(pct / 100 * len(ordered)))
     return ordered[rank - 1]
+
+
+def recreate_database(url: str) -> None:
+    if not url.startswith("postgres"):
+        Path(url.removeprefix("sqlite:///")).unlink(missing_ok=True)
+        return
+    import psycopg
+
+    base, _, name = url.rpartition("/")
+    with psycopg.connect(f"{base}/postgres", autocommit=True) as connection:
+        connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        connection.execute(f'CREATE DATABASE "{name}"')
+
+
+def start_gateway(
+    env: dict[str, str], workers: int
+) -> tuple[subprocess.Popen[bytes], int]:
+    port = free_port()
+    process = subprocess.Popen(
+        [
+            PYTHON,
+            "-m",
+            "uvicorn",
+            "llmtest.asgi:application",
+            "--port",
+            str(port),
+            "--workers",
+            str(workers),
+            "--no-access-log",
+            "--loop",
+            "uvloop",
+            "--http",
+            "httptools",
+            "--log-level",
+            "warning",
+            "--timeout-graceful-shutdown",
+            "30",
+        ],
+        cwd=ROOT,
+        env=env,
+    )
+    wait_for_port(port)
+    return process, port

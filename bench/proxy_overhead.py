@@ -29,7 +29,14 @@ from pathlib import Path
 
 import aiohttp
 
-from bench._common import PYTHON, ROOT, free_port, percentile, start_fake, wait_for_port
+from bench._common import (
+    PYTHON,
+    ROOT,
+    percentile,
+    recreate_database,
+    start_fake,
+    start_gateway,
+)
 
 # The model every bench call asks for, priced by an override so each call is charged.
 MODEL = "gpt-4o-mini"
@@ -65,18 +72,6 @@ def _env(args: argparse.Namespace, instant: int, slow: int) -> dict[str, str]:
         "LOG_LEVEL": "WARNING",
         "DJANGO_SETTINGS_MODULE": "llmtest.settings",
     }
-
-
-def _recreate_database(url: str) -> None:
-    if not url.startswith("postgres"):
-        Path(url.removeprefix("sqlite:///")).unlink(missing_ok=True)
-        return
-    import psycopg
-
-    base, _, name = url.rpartition("/")
-    with psycopg.connect(f"{base}/postgres", autocommit=True) as connection:
-        connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        connection.execute(f'CREATE DATABASE "{name}"')
 
 
 def _prepare(env: dict[str, str]) -> str:
@@ -125,37 +120,6 @@ def _count_calls(env: dict[str, str]) -> int:
         text=True,
     )
     return int(done.stdout.strip().splitlines()[-1])
-
-
-def _start_gateway(
-    env: dict[str, str], workers: int
-) -> tuple[subprocess.Popen[bytes], int]:
-    port = free_port()
-    process = subprocess.Popen(
-        [
-            PYTHON,
-            "-m",
-            "uvicorn",
-            "llmtest.asgi:application",
-            "--port",
-            str(port),
-            "--workers",
-            str(workers),
-            "--no-access-log",
-            "--loop",
-            "uvloop",
-            "--http",
-            "httptools",
-            "--log-level",
-            "warning",
-            "--timeout-graceful-shutdown",
-            "30",
-        ],
-        cwd=ROOT,
-        env=env,
-    )
-    wait_for_port(port)
-    return process, port
 
 
 def _worker_pids(master: int) -> list[int]:
@@ -328,12 +292,12 @@ def main() -> None:
     instant_fake, instant = start_fake("openai", 0)
     slow_fake, slow = start_fake("openai", 100)
     env = _env(args, instant, slow)
-    _recreate_database(args.database_url)
+    recreate_database(args.database_url)
     subprocess.run(
         ["redis-cli", "-u", args.redis_url, "flushdb"], check=False, capture_output=True
     )
     key = _prepare(env)
-    gateway, port = _start_gateway(env, args.workers)
+    gateway, port = start_gateway(env, args.workers)
     try:
         time.sleep(1.0)
         figures = asyncio.run(_bench(args, port, key, instant))

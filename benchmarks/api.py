@@ -55,13 +55,16 @@ def _stream(benchmark_id: UUID, after: int) -> StreamingHttpResponse:
 
 class BenchmarkInputSerializer(serializers.Serializer):
     flow = serializers.RegexField(FLOW_NAME_PATTERN, max_length=100)
-    currentModel = serializers.CharField(required=False, max_length=200)
+    currentModel = serializers.CharField(
+        required=False, allow_null=True, max_length=200
+    )
     optimizeFor = serializers.ChoiceField(
         choices=Benchmark.Goal.values, default=Benchmark.Goal.BALANCED
     )
     challengers = serializers.ListField(
         child=serializers.CharField(max_length=200),
         required=False,
+        allow_null=True,
         allow_empty=True,
         max_length=settings.BENCHMARK_MAX_CHALLENGERS,
     )

@@ -223,6 +223,16 @@ def recommend(goal: str, rows: list[dict[str, Any]], baseline: dict[str, Any]) -
             "monthly_cost_usd_suggested": best["monthly_cost_usd"],
             "quality": quality,
         }
+    if not any(r["compared"] for r in rows):
+        errors = sum(r["errors"] for r in rows)
+        return {
+            **empty,
+            "reason": (
+                f"No answer could be compared ({errors} not judged): the judge "
+                "model failed or its verdicts could not be read. Check JUDGE_MODEL "
+                "and the challengers' errors."
+            ),
+        }
     if not moving:
         return {
             **empty,

@@ -19,7 +19,7 @@ from typing import Any
 
 from celery import shared_task
 from django.conf import settings
-from django.db.models import Model, Q
+from django.db.models import Q
 from django.utils import timezone
 
 from benchmarks import events, results, runs
@@ -62,7 +62,7 @@ def _step(benchmark_id: str) -> Iterator[None]:
         )
     finally:
         # The step's calls are recorded and charged before the step counts as done.
-        recorder.flush(timeout=30)
+        recorder.drain(timeout=30)
 
 
 def _live(benchmark_id: str) -> Benchmark | None:
@@ -87,33 +87,41 @@ def start(benchmark_id: str) -> None:
             benchmark.total_steps,
             f"Replaying {len(sample_ids)} samples on {len(benchmark.models)} models.",
         )
-        # The current model's answer first for each sample, so judging starts early.
-        for sample_id in sample_ids:
-            for model in benchmark.models:
-                Answer.objects.get_or_create(
-                    benchmark_id=benchmark_id, sample_id=sample_id, model=model
-                )
+        # Every step's row exists before any task runs; each task then only
+        # claims its own. The current model's answer first for each sample, so
+        # judging starts early.
+        Answer.objects.bulk_create(
+            [
+                Answer(benchmark_id=benchmark_id, sample_id=sample_id, model=model)
+                for sample_id in sample_ids
+                for model in benchmark.models
+            ],
+            ignore_conflicts=True,
+        )
         for sample_id in sample_ids:
             for model in benchmark.models:
                 jobs.enqueue(answer, benchmark_id, sample_id, model)
 
 
-def _claim(table: type[Model], **keys: Any) -> Any:
-    """Take a step for this task: its row, or None if it is done or taken."""
-    row, _ = table.objects.get_or_create(**keys)  # type: ignore[attr-defined]
-    if row.status in runs.FINAL_STEPS:
-        return None
+def _claim(table: type[Answer] | type[Judgment], **keys: Any) -> Any:
+    """Take a step for this task: its row, or None if it is done or taken.
+
+    A step still marked running after the task time limit lost its worker; it may
+    be taken again.
+    """
     now = timezone.now()
     lease = now - timedelta(seconds=settings.CELERY_TASK_TIME_LIMIT)
     taken = (
-        table.objects.filter(pk=row.pk)  # type: ignore[attr-defined]
+        table.objects.filter(**keys)  # type: ignore[attr-defined]
         .filter(
             Q(status=StepStatus.PENDING)
             | Q(status=StepStatus.RUNNING, claimed_at__lt=lease)
         )
         .update(status=StepStatus.RUNNING, claimed_at=now)
     )
-    return row if taken else None
+    if not taken:
+        return None
+    return table.objects.select_related("sample").get(**keys)  # type: ignore[attr-defined]
 
 
 @shared_task(name="benchmarks.answer")
@@ -125,6 +133,7 @@ def answer(benchmark_id: str, sample_id: int, model: str) -> None:
         row = _claim(
             Answer, benchmark_id=benchmark_id, sample_id=sample_id, model=model
         )
+        done = None
         if row is not None:
             completion = client.complete(
                 account_id=benchmark.account_id,
@@ -144,9 +153,9 @@ def answer(benchmark_id: str, sample_id: int, model: str) -> None:
             row.cost_usd = completion.cost_usd
             row.finished_at = timezone.now()
             row.save()
-            _progress(benchmark, "answering", model, _answer_message(row))
-        _queue_judgments(benchmark, sample_id)
-        _finish_if_complete(benchmark)
+            done = _progress(benchmark, "answering", model, _answer_message(row))
+        _queue_judgments(benchmark, sample_id, model)
+        _finish_if_complete(benchmark, done)
 
 
 def _answer_message(row: Answer) -> str:
@@ -157,19 +166,22 @@ def _answer_message(row: Answer) -> str:
     return f"{row.model} failed on sample {row.sample_id}: {row.error}"
 
 
-def _queue_judgments(benchmark: Benchmark, sample_id: int) -> None:
-    """Queue a judge task for each challenger whose pair with the current model is
-    complete on this sample; the unique row makes sure only one task queues it."""
-    from llmtest import jobs
-
+def _queue_judgments(benchmark: Benchmark, sample_id: int, model: str) -> None:
+    """Queue a judge task for each pair this answer completes on this sample (the
+    current model's answer completes up to one per challenger); the unique row
+    makes sure only one task queues each."""
+    pairs = benchmark.challengers if model == benchmark.current_model else [model]
     finished = set(
         Answer.objects.filter(
-            benchmark=benchmark, sample_id=sample_id, status__in=runs.FINAL_STEPS
+            benchmark=benchmark,
+            sample_id=sample_id,
+            model__in=[benchmark.current_model, *pairs],
+            status__in=runs.FINAL_STEPS,
         ).values_list("model", flat=True)
     )
     if benchmark.current_model not in finished:
         return
-    for challenger in benchmark.challengers:
+    for challenger in pairs:
         if challenger not in finished:
             continue
         _, created = Judgment.objects.get_or_create(
@@ -191,13 +203,14 @@ def judge(benchmark_id: str, sample_id: int, challenger: str) -> None:
             sample_id=sample_id,
             challenger=challenger,
         )
+        done = None
         if row is not None:
             _judge(benchmark, row)
             row.finished_at = timezone.now()
             row.save()
             message = f"Judged {challenger} on sample {sample_id}: {row.verdict}."
-            _progress(benchmark, "judging", challenger, message)
-        _finish_if_complete(benchmark)
+            done = _progress(benchmark, "judging", challenger, message)
+        _finish_if_complete(benchmark, done)
 
 
 def _judge(benchmark: Benchmark, row: Judgment) -> None:
@@ -272,20 +285,18 @@ def _judge(benchmark: Benchmark, row: Judgment) -> None:
     row.call_ids = call_ids
 
 
-def _progress(benchmark: Benchmark, stage: str, model: str, message: str) -> None:
+def _progress(benchmark: Benchmark, stage: str, model: str, message: str) -> int:
+    """Publish a finished step; returns the run's steps done."""
     runs.touch(benchmark.pk)
-    events.progress(
-        benchmark.pk,
-        stage,
-        runs.steps_done(benchmark.pk),
-        benchmark.total_steps,
-        message,
-        model,
-    )
+    done = runs.steps_done(benchmark.pk)
+    events.progress(benchmark.pk, stage, done, benchmark.total_steps, message, model)
+    return done
 
 
-def _finish_if_complete(benchmark: Benchmark) -> None:
-    if runs.steps_done(benchmark.pk) < benchmark.total_steps:
+def _finish_if_complete(benchmark: Benchmark, done: int | None = None) -> None:
+    if done is None:
+        done = runs.steps_done(benchmark.pk)
+    if done < benchmark.total_steps:
         return
     claimed = Benchmark.objects.filter(
         pk=benchmark.pk, status=Benchmark.Status.RUNNING, aggregating=False

@@ -73,9 +73,7 @@ def stream_request(
     http: httpx.Client, method: str, url: str, **kwargs: Any
 ) -> SSEStream:
     with http.stream(method, url, **kwargs) as response:
-        if not response.headers.get("content-type", "").startswith(
-            "text/event-stream"
-        ):
+        if not response.headers.get("content-type", "").startswith("text/event-stream"):
             response.read()
             return SSEStream(
                 response.status_code, response.headers, [], [], response.text

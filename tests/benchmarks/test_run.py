@@ -129,9 +129,11 @@ def test_a_winner_is_recommended_when_its_bound_clears_the_bar(
         "local/tiny"
     ]
 
-    result = run_benchmark(
-        sse_http, optimizeFor="cost", challengers=["gpt-4o-mini"]
-    ).of("result")[0].data
+    result = (
+        run_benchmark(sse_http, optimizeFor="cost", challengers=["gpt-4o-mini"])
+        .of("result")[0]
+        .data
+    )
 
     recommendation = result["recommendation"]
     assert recommendation["model"] == "gpt-4o-mini"
@@ -155,9 +157,7 @@ def test_failing_benchmark_ends_with_an_error_event(flow, sse_http, fake_openai)
     assert Benchmark.objects.get().status == Benchmark.Status.FAILED
 
 
-def test_resume_with_last_event_id_replays_what_was_missed(
-    flow, sse_http, fake_openai
-):
+def test_resume_with_last_event_id_replays_what_was_missed(flow, sse_http, fake_openai):
     judge_with(fake_openai, judges.first_position)
     first = run_benchmark(sse_http)
     benchmark = Benchmark.objects.get()
@@ -191,9 +191,7 @@ def test_bad_last_event_id_is_a_400(flow, sse_http, fake_openai):
     assert response.json()["error"]["param"] == "Last-Event-ID"
 
 
-def test_heartbeats_while_nothing_happens(
-    flow, sse_http, fake_openai, bench_settings
-):
+def test_heartbeats_while_nothing_happens(flow, sse_http, fake_openai, bench_settings):
     bench_settings.SSE_HEARTBEAT_S = 0.2
     fake_openai.default_latency_s = 0.7
 

@@ -36,8 +36,11 @@ def answers_of(request: RecordedRequest) -> tuple[str, str]:
 
 
 def judge_responder(
-    verdict: Verdict, latency_s: float = 0.0
+    verdict: Verdict, latency_s: float = 0.0, reply_type: type[AutoReply] = AutoReply
 ) -> Callable[[RecordedRequest], Reply | None]:
+    """`reply_type`: the AutoReply class of the fake that calls the responder (the
+    fake's CLI runs as __main__, whose classes are not this module's)."""
+
     def respond(request: RecordedRequest) -> Reply | None:
         if not is_judge_request(request):
             return None
@@ -46,7 +49,7 @@ def judge_responder(
             content = json.dumps({"winner": pick, "reason": "scripted verdict"})
         else:
             content = pick
-        return AutoReply(content=content, latency_s=latency_s)
+        return reply_type(content=content, latency_s=latency_s)
 
     return respond
 

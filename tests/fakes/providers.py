@@ -989,7 +989,7 @@ def main(argv: list[str] | None = None) -> None:
             if args.judge.startswith("prefer:")
             else judges.JUDGES[args.judge]
         )
-        fake.responder = judges.judge_responder(verdict)
+        fake.responder = judges.judge_responder(verdict, reply_type=AutoReply)
     fake.serve_forever()
 
 
