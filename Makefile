@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test lint serve
+.PHONY: run test lint serve worker
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -43,6 +43,13 @@ serve: $(VENV)/.installed
 	$(BIN)/python manage.py collectstatic --noinput --verbosity 0
 	$(BIN)/uvicorn llmtest.asgi:application --host $(HOST) --port $(PORT) \
 		--workers $${WORKERS:-2} --no-access-log --loop uvloop --http httptools
+
+# A Celery worker for benchmarks, when REDIS_URL is set (without Redis, benchmarks
+# run on threads inside the gateway and need no worker). Threads suit the work: each
+# task mostly waits for a model's answer.
+worker: $(VENV)/.installed
+	$(BIN)/celery -A llmtest worker --pool threads --concurrency $${CONCURRENCY:-8} \
+		--loglevel $${LOG_LEVEL:-INFO}
 
 test: $(VENV)/.installed-dev
 	$(BIN)/pytest $(PYTEST_ARGS)

@@ -1,10 +1,14 @@
-from rest_framework import serializers
+from typing import Any
+
+from django.conf import settings
+from rest_framework import serializers, status
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.authentication import request_account
-from flows import selectors
+from flows import samples, selectors
+from flows.models import FLOW_NAME_PATTERN
 
 
 class FlowStatsOutputSerializer(serializers.Serializer):
@@ -30,3 +34,68 @@ class FlowListApi(APIView):
     def get(self, request: Request) -> Response:
         rows = selectors.flow_model_stats(request_account(request).pk)
         return Response(FlowStatsOutputSerializer(rows, many=True).data)
+
+
+class SamplesAddInputSerializer(serializers.Serializer):
+    flow = serializers.RegexField(
+        FLOW_NAME_PATTERN,
+        error_messages={
+            "invalid": "Must be 1-100 characters: letters, digits and . _ : / - "
+            "(starting with a letter or digit)."
+        },
+    )
+    samples = serializers.ListField(allow_empty=False)
+
+    def validate(self, data: dict[str, Any]) -> dict[str, Any]:
+        """Check each sample; an error names it, as in `samples[3][1].role`."""
+        limit = settings.SAMPLES_MAX_PER_REQUEST
+        if len(data["samples"]) > limit:
+            raise serializers.ValidationError(
+                {"samples": f"At most {limit} samples per request."}
+            )
+        for index, sample in enumerate(data["samples"]):
+            try:
+                samples.check_sample(sample)
+            except samples.SampleInvalid as error:
+                where = f"samples[{index}]{error.where}"
+                raise serializers.ValidationError({where: error.message}) from error
+        return data
+
+
+class SamplesAddOutputSerializer(serializers.Serializer):
+    flow = serializers.CharField()
+    added = serializers.IntegerField()
+    skipped = serializers.IntegerField()
+    total = serializers.IntegerField()
+
+
+class FlowSamplesOutputSerializer(serializers.Serializer):
+    flow = serializers.CharField()
+    samples = serializers.IntegerField()
+    captured = serializers.IntegerField()
+    seeded = serializers.IntegerField()
+    ready = serializers.BooleanField()
+    needed = serializers.IntegerField()
+    minimum = serializers.IntegerField()
+
+
+class SamplesApi(APIView):
+    """GET /api/samples: every flow with its sample counts and benchmark readiness.
+    POST /api/samples: seed conversations for a flow."""
+
+    def get(self, request: Request) -> Response:
+        rows = selectors.flow_sample_counts(request_account(request).pk)
+        return Response(FlowSamplesOutputSerializer(rows, many=True).data)
+
+    def post(self, request: Request) -> Response:
+        given = SamplesAddInputSerializer(data=request.data)
+        given.is_valid(raise_exception=True)
+
+        result = samples.samples_add(
+            request_account(request),
+            given.validated_data["flow"],
+            given.validated_data["samples"],
+        )
+
+        output = SamplesAddOutputSerializer(result).data
+        return Response(output, status=status.HTTP_201_CREATED)

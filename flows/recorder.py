@@ -5,6 +5,11 @@ background thread takes what is waiting every RECORDER_FLUSH_MS milliseconds (or
 soon as RECORDER_BATCH_SIZE are waiting) and writes the calls, their ledger rows and
 the balance updates in one transaction. `drain()` makes it write at once and waits:
 the ASGI lifespan shutdown calls it before a worker exits, and so does `atexit`.
+
+A call the proxy chose to capture carries its conversation and answer; once the
+calls are written, those become the flow's captured samples (redacted, at most the
+flow's cap), written apart from the calls, so that a sample that cannot be written
+never costs a call record or a charge.
 """
 
 import atexit
@@ -13,10 +18,11 @@ import queue
 import threading
 import time
 import uuid
-from dataclasses import asdict, dataclass, field
+from collections import defaultdict
+from dataclasses import dataclass, field, fields
 from datetime import datetime
 from decimal import Decimal
-from typing import cast
+from typing import Any, cast
 
 from django.conf import settings
 from django.db import (
@@ -31,7 +37,9 @@ from django.db.models import CharField
 from django.utils import timezone
 
 from accounts.services import Charge, charges_apply
-from flows.models import Call, Flow
+from flows import config as flows_config
+from flows import samples
+from flows.models import Call, Flow, Sample
 
 logger = logging.getLogger(__name__)
 
@@ -54,6 +62,11 @@ _TEXT_LIMITS = {
     for field in Call._meta.fields
     if isinstance(field, CharField) and field.max_length
 }
+# Seconds a count of a flow's captured samples is trusted: samples deleted in the
+# admin, or a cap raised in another process, are noticed within this time.
+_SAMPLE_COUNT_TTL_S = 60.0
+
+FlowKey = tuple[int, str]  # (account id, flow name)
 
 
 @dataclass(slots=True)
@@ -81,6 +94,17 @@ class CallRecord:
     cost_usd: Decimal | None = None
     priced: bool = False
     created_at: datetime = field(default_factory=timezone.now)
+    # Set on a call captured as a sample: its request's messages (an Anthropic
+    # request's as {role, content}, its system prompt first), unredacted, and the
+    # text of the answer.
+    sample_messages: list[dict[str, Any]] | None = None
+    sample_answer: str = ""
+
+
+# The fields of a CallRecord that are columns of its Call.
+_CALL_FIELDS = tuple(
+    f.name for f in fields(CallRecord) if not f.name.startswith("sample_")
+)
 
 
 class _Recorder:
@@ -88,7 +112,11 @@ class _Recorder:
         self._queue: queue.SimpleQueue[CallRecord | object] = queue.SimpleQueue()
         self._thread: threading.Thread | None = None
         self._lock = threading.Lock()
-        self._flows: dict[tuple[int, str], int] = {}
+        self._flows: dict[FlowKey, int] = {}
+        # Captured samples per flow, with when they were counted; and the flows
+        # found at their cap, with when.
+        self._sample_counts: dict[FlowKey, tuple[int, float]] = {}
+        self._full: dict[FlowKey, float] = {}
         # Calls handed over but not yet written (or given up on).
         self._pending = 0
         self._settled = threading.Condition()
@@ -136,6 +164,7 @@ class _Recorder:
     def _write(self, batch: list[CallRecord]) -> None:
         try:
             self._write_isolating(batch)
+            self._write_samples(batch)
         finally:
             with self._settled:
                 self._pending -= len(batch)
@@ -218,7 +247,7 @@ class _Recorder:
             )
 
     def _row(self, call: CallRecord) -> Call:
-        values = asdict(call)
+        values = {name: getattr(call, name) for name in _CALL_FIELDS}
         values["flow_id"] = self._flow_id(call.account_id, values.pop("flow"))
         for name, limit in _TEXT_LIMITS.items():
             if isinstance(values.get(name), str):
@@ -232,6 +261,82 @@ class _Recorder:
             self._flows[key] = flow.pk
         return self._flows[key]
 
+    def _write_samples(self, batch: list[CallRecord]) -> None:
+        captured: dict[FlowKey, list[CallRecord]] = defaultdict(list)
+        for call in batch:
+            if call.sample_messages is not None:
+                captured[(call.account_id, call.flow)].append(call)
+        for key, calls in captured.items():
+            try:
+                self._write_flow_samples(key, calls)
+            except Exception:
+                # The calls and their charges are written: only the samples are lost.
+                logger.exception(
+                    "recorder.samples_dropped",
+                    extra={"account_id": key[0], "flow": key[1], "samples": len(calls)},
+                )
+                self._flows.pop(key, None)
+                self._sample_counts.pop(key, None)
+
+    def _write_flow_samples(self, key: FlowKey, calls: list[CallRecord]) -> None:
+        """Keep the calls' conversations as captured samples, up to the flow's cap."""
+        flow_id = self._flow_id(*key)
+        room = flows_config.config().capture_cap(*key) - self._captured(key, flow_id)
+        if room <= 0:
+            return
+
+        kept: dict[str, Sample] = {}
+        for call in calls:
+            if len(kept) >= room:
+                break
+            sample = samples.captured_sample(
+                call.sample_messages, call.sample_answer, redact=settings.SAMPLE_REDACT
+            )
+            if sample is not None and sample.digest not in kept:
+                kept[sample.digest] = Sample(
+                    flow_id=flow_id,
+                    messages=sample.messages,
+                    answer=sample.answer,
+                    model=call.served_model[: _TEXT_LIMITS["served_model"]],
+                    source=Sample.Source.CAPTURED,
+                    digest=sample.digest,
+                    created_at=call.created_at,
+                )
+        if not kept:
+            return
+
+        # Conversations the flow has already are skipped by the database.
+        Sample.objects.bulk_create(list(kept.values()), ignore_conflicts=True)
+        self._sample_counts.pop(key, None)
+        self._captured(key, flow_id)
+
+    def _captured(self, key: FlowKey, flow_id: int) -> int:
+        """The flow's captured samples, counted again when the count is stale.
+        Marks the flow full, for as long as the count is trusted, at its cap."""
+        cached = self._sample_counts.get(key)
+        if cached is None or time.monotonic() - cached[1] >= _SAMPLE_COUNT_TTL_S:
+            count = Sample.objects.filter(
+                flow_id=flow_id, source=Sample.Source.CAPTURED
+            ).count()
+            cached = self._sample_counts[key] = (count, time.monotonic())
+        count, counted_at = cached
+        if count >= flows_config.config().capture_cap(*key):
+            self._full[key] = counted_at
+        else:
+            self._full.pop(key, None)
+        return count
+
+    def capture_full(self, account_id: int, flow: str) -> bool:
+        """Whether the flow had all the captured samples its cap allows when they
+        were last counted: capturing another of its calls would be wasted."""
+        full_at = self._full.get((account_id, flow))
+        return full_at is not None and time.monotonic() - full_at < _SAMPLE_COUNT_TTL_S
+
+    def forget_sample_counts(self) -> None:
+        """Count captured samples afresh (a flow's cap changed, samples deleted)."""
+        self._sample_counts.clear()
+        self._full.clear()
+
     def flush(self, timeout: float = 10.0) -> bool:
         """Block until everything recorded so far is written. Returns success."""
         with self._settled:
@@ -240,6 +345,7 @@ class _Recorder:
     def forget_flows(self) -> None:
         """Drop the flow-id cache (tests that delete flows between runs)."""
         self._flows.clear()
+        self.forget_sample_counts()
 
     def drain(self, timeout: float = 30.0) -> bool:
         """Write everything waiting now, and wait for it (used at shutdown)."""
@@ -253,5 +359,7 @@ record = _recorder.record
 flush = _recorder.flush
 drain = _recorder.drain
 forget_flows = _recorder.forget_flows
+forget_sample_counts = _recorder.forget_sample_counts
+capture_full = _recorder.capture_full
 
 atexit.register(drain)

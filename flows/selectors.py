@@ -6,9 +6,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 
+from django.conf import settings
 from django.db.models import Count, Max, Q, Sum
 
-from flows.models import Call, Flow
+from flows.models import Call, Flow, Sample
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,3 +106,41 @@ def percentile(sorted_values: list[float], pct: float) -> float:
         return 0.0
     rank = max(1, math.ceil(pct / 100 * len(sorted_values)))
     return round(sorted_values[rank - 1], 1)
+
+
+@dataclass(frozen=True, slots=True)
+class FlowSamples:
+    flow: str
+    samples: int
+    captured: int
+    seeded: int
+    ready: bool
+    needed: int
+    minimum: int
+
+
+def flow_sample_counts(account_id: int) -> list[FlowSamples]:
+    """Every flow of the account by name, those without samples too, with how many
+    more samples each needs before it can be benchmarked."""
+    minimum = settings.SAMPLES_MIN_FOR_BENCHMARK
+    rows = (
+        Flow.objects.filter(account_id=account_id)
+        .annotate(
+            captured=Count("samples", filter=Q(samples__source=Sample.Source.CAPTURED)),
+            seeded=Count("samples", filter=Q(samples__source=Sample.Source.SEEDED)),
+        )
+        .order_by("name")
+        .values_list("name", "captured", "seeded")
+    )
+    return [
+        FlowSamples(
+            flow=name,
+            samples=captured + seeded,
+            captured=captured,
+            seeded=seeded,
+            ready=captured + seeded >= minimum,
+            needed=max(0, minimum - captured - seeded),
+            minimum=minimum,
+        )
+        for name, captured, seeded in rows
+    ]

@@ -17,3 +17,7 @@ if DATABASES["default"]["ENGINE"].endswith("sqlite3"):  # noqa: F405
     DATABASES["default"]["TEST"] = {  # noqa: F405
         "NAME": str(BASE_DIR / f"test_db_{os.getpid()}.sqlite3")  # noqa: F405
     }
+
+# Capture no samples unless a test asks for it: a random 5% would make other tests'
+# database contents depend on chance.
+SAMPLE_CAPTURE_RATE = 0.0

@@ -38,6 +38,17 @@ urlpatterns = [
         benchmarks_api.BenchmarkDetailApi.as_view(),
         name="api-benchmark-detail",
     ),
+    path(
+        "api/suggestions",
+        suggestions_api.SuggestionListApi.as_view(),
+        name="api-suggestions",
+    ),
+    path(
+        "api/suggestions/<int:suggestion_id>",
+        suggestions_api.SuggestionDecideApi.as_view(),
+        name="api-suggestion-decide",
+    ),
+    path("api/samples", flows_api.SamplesApi.as_view(), name="api-samples"),
     # Last: every other path under api and v1, with or without a trailing slash
     # (so no slash-appending redirect either), newlines included.
     re_path(r"^(?:api|v1)(?:/[\s\S]*)?$", handlers.api_not_found),

@@ -3,11 +3,15 @@
 There are four ways through, by the API the client speaks and the one the provider
 speaks; each is a `_Route` that shapes the upstream body and turns the provider's
 answer (a JSON body or a stream of SSE events) into the client's.
+
+A share of each flow's proxied calls is captured as samples: the call's record then
+carries the conversation and the answer's text, read from what the client was sent.
 """
 
 import asyncio
 import json
 import logging
+import random
 import time
 import uuid
 from collections.abc import AsyncIterator, Coroutine
@@ -22,6 +26,7 @@ from django.utils import timezone
 
 from accounts import keycache
 from accounts.keycache import KeyIdentity
+from flows import config as flow_config
 from flows import recorder
 from flows.models import Call
 from flows.recorder import CallRecord
@@ -76,6 +81,9 @@ class Exchange:
     requested: str | None = None
     # Set by finish(): the call's exact cost (None when unknown).
     cost: Decimal | None = None
+    # Whether the call is kept as a sample, and the text of its answer so far.
+    capture: bool = False
+    answer: list[str] = field(default_factory=list)
 
     @property
     def requested_model(self) -> str:
@@ -103,6 +111,7 @@ class Exchange:
         self._distrust_implausible_usage()
         usage = self.usage or TokenUsage()
         cost = self.cost = self._cost(outcome)
+        captured = self.capture and outcome == Call.Outcome.OK
         recorder.record(
             CallRecord(
                 id=self.call_id,
@@ -126,10 +135,26 @@ class Exchange:
                 cost_usd=cost,
                 priced=cost is not None,
                 created_at=self.created_at,
+                sample_messages=self._conversation() if captured else None,
+                sample_answer="".join(self.answer) if captured else "",
             )
         )
         if cost:
             _spawn(keycache.abalance_debit(self.identity.account_id, cost))
+
+    def _conversation(self) -> list[dict[str, Any]]:
+        """The request's messages; of an Anthropic request, as {role, content}
+        messages after its system prompt."""
+        messages = self.body.get("messages") or []
+        if self.api != MESSAGES:
+            return list(messages)
+        system = _text_of(self.body.get("system"))
+        turns = [
+            {"role": message.get("role"), "content": message.get("content")}
+            for message in messages
+            if isinstance(message, dict)
+        ]
+        return [{"role": "system", "content": system}, *turns] if system else turns
 
     def _distrust_implausible_usage(self) -> None:
         # Billions of tokens in one call is a provider's bug: charging it would drain
@@ -154,6 +179,72 @@ class Exchange:
 
 def _outcome_for(status: int) -> str:
     return Call.Outcome.TIMEOUT if status == 504 else Call.Outcome.UPSTREAM_ERROR
+
+
+# --- the answer of a captured call --------------------------------------------------
+
+
+def _text_of(content: Any) -> str:
+    """A content string, or the text parts (blocks) of a content list, joined."""
+    if isinstance(content, str):
+        return content
+    if not isinstance(content, list):
+        return ""
+    return "".join(
+        part["text"]
+        for part in content
+        if isinstance(part, dict)
+        and part.get("type") == "text"
+        and isinstance(part.get("text"), str)
+    )
+
+
+def _answer_of(api: str, reply: bytes) -> str:
+    """The answer's text in a client-format JSON reply."""
+    data = _json_or_none(reply.decode(errors="replace")) or {}
+    if api == MESSAGES:
+        return _text_of(data.get("content"))
+    choices = data.get("choices")
+    if not isinstance(choices, list) or not choices or not isinstance(choices[0], dict):
+        return ""
+    message = choices[0].get("message")
+    return _text_of(message.get("content")) if isinstance(message, dict) else ""
+
+
+def _delta_text(api: str, event: SSEEvent) -> str:
+    """The answer's text in one client-format stream event ("" for most)."""
+    if api == MESSAGES:
+        if event.event != "content_block_delta":
+            return ""
+        delta = (_json_or_none(event.data) or {}).get("delta")
+        if not isinstance(delta, dict) or delta.get("type") != "text_delta":
+            return ""
+        text = delta.get("text")
+        return text if isinstance(text, str) else ""
+    # Usage and role chunks carry no content: skip decoding them.
+    if '"content"' not in event.data:
+        return ""
+    choices = (_json_or_none(event.data) or {}).get("choices")
+    if not isinstance(choices, list) or not choices or not isinstance(choices[0], dict):
+        return ""
+    delta = choices[0].get("delta")
+    content = delta.get("content") if isinstance(delta, dict) else None
+    return content if isinstance(content, str) else ""
+
+
+class _AnswerReader:
+    """Reads a captured call's answer out of the stream events its client is sent."""
+
+    def __init__(self, exchange: Exchange) -> None:
+        self.ex = exchange
+        self.decoder = SSEDecoder()
+
+    def feed(self, out: bytes) -> None:
+        for item in self.decoder.feed(out):
+            if isinstance(item, SSEEvent):
+                text = _delta_text(self.ex.api, item)
+                if text:
+                    self.ex.answer.append(text)
 
 
 # --- the four routes ----------------------------------------------------------------
@@ -459,6 +550,7 @@ async def forward(exchange: Exchange) -> HttpResponse | StreamingHttpResponse:
     headers = upstream.headers_for(provider, exchange.client_headers)
 
     body = _upstream_body(route)
+    exchange.capture = await _captures(exchange)
 
     try:
         response = await upstream.post(url, body, headers)
@@ -474,6 +566,19 @@ async def forward(exchange: Exchange) -> HttpResponse | StreamingHttpResponse:
     if exchange.stream:
         return _streaming_response(exchange, route, response)
     return await _json_response(exchange, route, response)
+
+
+async def _captures(exchange: Exchange) -> bool:
+    """Whether to keep this call as a sample: a share of each flow's proxied calls
+    (never a benchmark's), until the flow has as many as its cap allows."""
+    if exchange.source != Call.Source.PROXY:
+        return False
+    account_id = exchange.identity.account_id
+    rate = (await flow_config.aconfig()).capture_rate(account_id, exchange.flow)
+    # A sampling decision, not a secret: the standard generator is the right tool.
+    if random.random() >= rate:  # noqa: S311
+        return False
+    return not recorder.capture_full(account_id, exchange.flow)
 
 
 def _upstream_body(route: _Route) -> dict[str, Any]:
@@ -551,6 +656,8 @@ async def _json_response(
         logger.exception("upstream.unreadable_reply", extra={"flow": exchange.flow})
         exchange.finish(Call.Outcome.UPSTREAM_ERROR, 502)
         raise _unreadable() from error
+    if exchange.capture:
+        exchange.answer.append(_answer_of(exchange.api, body))
     exchange.finish(Call.Outcome.OK, response.status)
     return HttpResponse(
         body,
@@ -591,10 +698,13 @@ async def _relay(
     decoder = SSEDecoder()
     stream = route.stream()
     provider = exchange.resolved.provider
+    answer = _AnswerReader(exchange) if exchange.capture else None
     failure: GatewayError | None = None
     try:
         async for chunk in response.content.iter_any():
             out = _translated(stream, decoder.feed(chunk), provider)
+            if answer is not None and out:
+                answer.feed(out)
             if stream.done or stream.failed:
                 # The client can stop reading here. Reading on past the end only
                 # lets the connection be reused.
@@ -602,6 +712,8 @@ async def _relay(
             if out:
                 yield out
         out = _translated(stream, decoder.close(), provider) + (stream.end() or b"")
+        if answer is not None and out:
+            answer.feed(out)
         exchange.finish(stream.outcome, response.status)
         if out:
             yield out

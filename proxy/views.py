@@ -17,6 +17,7 @@ from django.views.decorators.csrf import csrf_exempt
 
 from accounts import services as accounts
 from accounts.keycache import KeyIdentity
+from flows import config as flow_config
 from llmtest.errors import GatewayError, internal_error
 from proxy import providers, relay, validation
 from proxy.translate import TranslationError
@@ -81,6 +82,28 @@ async def _identity(request: HttpRequest) -> KeyIdentity:
     return await accounts.aauthenticate(raw)
 
 
+def _serve(
+    body: dict[str, Any],
+    target: str | None,
+    snapshot: providers.Snapshot,
+    flow: str,
+) -> tuple[dict[str, Any], providers.Resolved, str | None]:
+    """The body to forward, its provider, and the model the client asked for when
+    a route (to `target`) serves it with another, else None.
+
+    A route to a model no configured provider serves is ignored and logged: a
+    provider removed after a switch was accepted must not break the flow.
+    """
+    if target is not None:
+        try:
+            return {**body, "model": target}, snapshot.resolve(target), body["model"]
+        except GatewayError:
+            logger.warning(
+                "proxy.route_unservable", extra={"flow": flow, "model": target}
+            )
+    return body, snapshot.resolve(body["model"]), None
+
+
 async def _proxied(
     request: HttpRequest, api: str
 ) -> HttpResponse | StreamingHttpResponse:
@@ -92,17 +115,22 @@ async def _proxied(
     else:
         validation.check_messages(body)
 
-    snapshot, _ = await asyncio.gather(
-        providers.asnapshot(), accounts.aensure_credits(identity.account_id)
+    snapshot, flows, _ = await asyncio.gather(
+        providers.asnapshot(),
+        flow_config.aconfig(),
+        accounts.aensure_credits(identity.account_id),
     )
+    target = flows.route(identity.account_id, flow, body["model"])
+    body, resolved, requested = _serve(body, target, snapshot, flow)
     exchange = relay.Exchange(
         identity=identity,
         flow=flow,
         api=api,
         body=body,
-        resolved=snapshot.resolve(body["model"]),
+        resolved=resolved,
         snapshot=snapshot,
         client_headers={k.lower(): v for k, v in request.headers.items()},
+        requested=requested,
     )
     return await relay.forward(exchange)
 

@@ -5,7 +5,12 @@ from rest_framework.views import APIView
 
 from accounts.authentication import request_account
 from flows import selectors as flow_selectors
-from suggestions import selectors
+from llmtest.errors import GatewayError
+from suggestions import selectors, services
+from suggestions.models import Suggestion
+
+ACCEPT = "accept"
+DISMISS = "dismiss"
 
 
 class StatusOutputSerializer(serializers.Serializer):
@@ -30,3 +35,76 @@ class StatusApi(APIView):
             "pendingSuggestions": selectors.pending_count(account.pk),
         }
         return Response(StatusOutputSerializer(data).data)
+
+
+class SuggestionOutputSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    flow = serializers.CharField(source="flow.name")
+    current_model = serializers.CharField()
+    suggested_model = serializers.CharField()
+    optimize_for = serializers.CharField()
+    summary = serializers.CharField()
+    figures = serializers.JSONField()
+    status = serializers.CharField()
+    benchmark_id = serializers.UUIDField(allow_null=True)
+    superseded_by = serializers.IntegerField(source="superseded_by_id", allow_null=True)
+    created_at = serializers.DateTimeField()
+    decided_at = serializers.DateTimeField(allow_null=True)
+
+
+class RouteOutputSerializer(serializers.Serializer):
+    from_model = serializers.CharField()
+    to_model = serializers.CharField()
+
+
+class SuggestionListApi(APIView):
+    """GET /api/suggestions?status=pending: the caller's suggestions, newest first."""
+
+    class InputSerializer(serializers.Serializer):
+        status = serializers.ChoiceField(
+            choices=Suggestion.Status.choices, default=Suggestion.Status.PENDING
+        )
+
+    def get(self, request: Request) -> Response:
+        incoming = self.InputSerializer(data=request.query_params)
+        incoming.is_valid(raise_exception=True)
+
+        suggestions = selectors.suggestion_list(
+            request_account(request).pk, incoming.validated_data["status"]
+        )
+
+        return Response(SuggestionOutputSerializer(suggestions, many=True).data)
+
+
+class SuggestionDecideApi(APIView):
+    """POST /api/suggestions/<id> {"action": "accept" | "dismiss"}.
+
+    Accepting routes the flow's calls for the current model to the suggested one;
+    the answer then carries that route (null after a dismissal).
+    """
+
+    class InputSerializer(serializers.Serializer):
+        action = serializers.ChoiceField(choices=[ACCEPT, DISMISS])
+
+    def post(self, request: Request, suggestion_id: int) -> Response:
+        incoming = self.InputSerializer(data=request.data)
+        incoming.is_valid(raise_exception=True)
+        suggestion = selectors.suggestion_get(
+            request_account(request).pk, suggestion_id
+        )
+        if suggestion is None:
+            raise GatewayError(
+                404, f"No suggestion with id {suggestion_id}.", code="not_found"
+            )
+
+        route = None
+        if incoming.validated_data["action"] == ACCEPT:
+            route = services.suggestion_accept(suggestion)
+        else:
+            services.suggestion_dismiss(suggestion)
+
+        data = {
+            **SuggestionOutputSerializer(suggestion).data,
+            "route": None if route is None else RouteOutputSerializer(route).data,
+        }
+        return Response(data)

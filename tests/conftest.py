@@ -6,6 +6,7 @@ import pytest
 
 from accounts import keycache
 from accounts.models import Account
+from flows import config as flow_config
 from flows import recorder
 from proxy import providers
 from tests.factories import AccountFactory, api_key_for
@@ -25,10 +26,12 @@ def _fresh_caches() -> Iterator[None]:
     """Each test starts with empty key/balance caches and a fresh provider table."""
     keycache.reset()
     providers.invalidate()
+    flow_config.invalidate()
     recorder.forget_flows()
     yield
     keycache.reset()
     providers.invalidate()
+    flow_config.invalidate()
 
 
 @pytest.fixture(scope="session")

@@ -4,7 +4,9 @@ import factory
 
 from accounts import services
 from accounts.models import Account
+from benchmarks.models import Benchmark
 from flows.models import Call, Flow
+from suggestions.models import Suggestion
 
 
 class AccountFactory(factory.django.DjangoModelFactory):
@@ -55,3 +57,28 @@ def api_key_for(account: Account, name: str = "") -> str:
     """A fresh full key for the account (the factory way to get one)."""
     _, raw = services.api_key_create(account, name)
     return raw
+
+
+class BenchmarkFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Benchmark
+
+    flow = factory.SubFactory(FlowFactory)
+    account = factory.SelfAttribute("flow.account")
+    status = Benchmark.Status.DONE
+    current_model = "gpt-4o"
+    challengers = factory.LazyFunction(lambda: ["gpt-4o-mini"])
+    judge_model = "gpt-4o"
+
+
+class SuggestionFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Suggestion
+
+    flow = factory.SubFactory(FlowFactory)
+    account = factory.SelfAttribute("flow.account")
+    current_model = "gpt-4o"
+    suggested_model = "gpt-4o-mini"
+    optimize_for = "balanced"
+    summary = "gpt-4o-mini wins or ties on 96% of samples at a sixth of the cost."
+    figures = factory.LazyFunction(lambda: {"cost_change_pct": -83.3, "samples": 50})

@@ -94,9 +94,7 @@ def test_errors_render_as_an_sse_event_for_sse_clients(flow, sse_http):
     assert stream.events[0].data["error"]["code"] == "flow_not_found"
 
 
-def test_auto_picked_challengers_are_callable_and_fit_the_goal(
-    flow, sse_http, gateway
-):
+def test_auto_picked_challengers_are_callable_and_fit_the_goal(flow, sse_http, gateway):
     snapshot = providers.snapshot()
     servable = {model for model, _ in providers.servable_models(snapshot)}
     base = challengers.blended_price(snapshot, CURRENT)

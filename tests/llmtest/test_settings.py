@@ -59,3 +59,21 @@ def test_the_admins_static_files_are_served_once_collected(settings, tmp_path):
     assert response.status_code == 200
     assert response["Content-Type"].startswith("text/css")
     assert b"".join(response.streaming_content).startswith(b"/*")
+
+
+def test_every_setting_read_from_the_environment_is_documented():
+    import re
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2]
+    source = (root / "llmtest" / "settings.py").read_text()
+    read = set(re.findall(r'env(?:\.\w+)?\(\s*"([A-Z0-9_]+)"', source))
+    example = set(
+        re.findall(r"^([A-Z0-9_]+)=", (root / ".env.example").read_text(), re.M)
+    )
+    readme = (root / "README.md").read_text()
+    assert read, "no setting found: the pattern is stale"
+    assert read - example == set(), "missing from .env.example"
+    assert {name for name in read if f"`{name}`" not in readme} == set(), (
+        "missing from the README's settings table"
+    )
