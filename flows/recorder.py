@@ -107,6 +107,13 @@ _CALL_FIELDS = tuple(
 )
 
 
+def _charge_note(call: CallRecord) -> str:
+    """The ledger row's note: the flow, and for benchmark spend, what it paid for."""
+    if call.source == Call.Source.PROXY:
+        return call.flow
+    return f"{call.flow} ({call.source})"
+
+
 class _Recorder:
     def __init__(self) -> None:
         self._queue: queue.SimpleQueue[CallRecord | object] = queue.SimpleQueue()
@@ -241,7 +248,7 @@ class _Recorder:
             rows = [self._row(call) for call in batch]
             Call.objects.bulk_create(rows)
             charges_apply(
-                Charge(c.account_id, c.id, c.cost_usd, c.flow)
+                Charge(c.account_id, c.id, c.cost_usd, _charge_note(c))
                 for c in batch
                 if c.cost_usd
             )

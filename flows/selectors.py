@@ -47,12 +47,13 @@ def account_activity(account_id: int) -> AccountActivity:
 
 
 def flow_model_stats(account_id: int) -> list[FlowModelStats]:
-    """One row per flow and served model, busiest first.
+    """One row per flow and served model, busiest first: the apps' own traffic
+    (benchmark and judge calls are spend, but not what the flow runs on).
 
     Percentiles are computed here rather than in SQL so SQLite and PostgreSQL agree;
     it reads one float per call.
     """
-    calls = Call.objects.filter(account_id=account_id)
+    calls = Call.objects.filter(account_id=account_id, source=Call.Source.PROXY)
     groups = (
         calls.values("flow__name", "served_model")
         .annotate(
@@ -72,9 +73,9 @@ def flow_model_stats(account_id: int) -> list[FlowModelStats]:
 
 def _latencies_by_group(account_id: int) -> dict[tuple[str, str], list[float]]:
     latencies: dict[tuple[str, str], list[float]] = defaultdict(list)
-    rows = Call.objects.filter(account_id=account_id).values_list(
-        "flow__name", "served_model", "latency_ms"
-    )
+    rows = Call.objects.filter(
+        account_id=account_id, source=Call.Source.PROXY
+    ).values_list("flow__name", "served_model", "latency_ms")
     for flow, model, latency in rows.iterator(chunk_size=5000):
         latencies[(flow, model)].append(latency)
     return latencies

@@ -71,6 +71,12 @@ def test_result_figures_and_recorded_spend(flow, sse_http, fake_openai, account)
     assert Decimal(str(result["spend"]["judge_usd"])) == round(judge_spend, 10)
     account.refresh_from_db()
     assert account.total_spent == models_spend + judge_spend
+    notes = set(account.ledger.filter(kind="charge").values_list("note", flat=True))
+    assert notes == {"support-bot (benchmark)", "support-bot (judge)"}
+    # Benchmark spend is spend, but not the models the flow runs on.
+    assert sse_http.get("/api/flows").json() == []
+    status = sse_http.get("/api/status").json()
+    assert Decimal(str(status["spend"])) == models_spend + judge_spend
 
 
 def test_judge_preferring_first_position_gives_ties_only(flow, sse_http, fake_openai):
