@@ -32,6 +32,10 @@ from benchmarks import runs
 from benchmarks.events import ERROR, RESULT, TERMINAL, channel_of, sse
 from benchmarks.models import Benchmark
 
+# Seconds a finished run's last event may take to be stored before the relay sends
+# one rebuilt from the row instead.
+_FINAL_EVENT_GRACE_S = 10.0
+
 
 def _text(data: Any) -> str:
     return data if isinstance(data, str) else json.dumps(data)
@@ -56,10 +60,23 @@ def _state(benchmark_id: Any) -> dict[str, Any] | None:
     runs.fail_if_stalled(benchmark_id)
     row = (
         Benchmark.objects.filter(pk=benchmark_id)
-        .values("status", "result", "error")
+        .values("status", "result", "error", "finished_at")
         .first()
     )
     return None if row is None else dict(row)
+
+
+def _final_event_lost(state: dict[str, Any]) -> bool:
+    """Whether a finished run's last event should have been stored by now.
+
+    A run is marked finished just before its last event is stored (so that only one
+    task ends it); within that window the event is still coming.
+    """
+    finished_at = state["finished_at"]
+    if state["status"] not in (Benchmark.Status.DONE, Benchmark.Status.FAILED):
+        return False
+    waited = (timezone.now() - finished_at).total_seconds() if finished_at else 0
+    return waited > _FINAL_EVENT_GRACE_S
 
 
 def _final_event(state: dict[str, Any]) -> bytes:
@@ -97,13 +114,7 @@ async def stream(benchmark_id: Any, after: int = 0) -> AsyncIterator[bytes]:
                 state = await sync_to_async(_state)(benchmark_id)
                 if state is None:
                     return
-                if state["status"] in (Benchmark.Status.DONE, Benchmark.Status.FAILED):
-                    # One more read: the final event may have landed just now.
-                    events, after = await sync_to_async(_read)(channel, after)
-                    for event in events:
-                        yield sse(event.type, _text(event.data), event.id)
-                        if event.type in TERMINAL:
-                            return
+                if _final_event_lost(state):
                     yield _final_event(state)
                     return
             wait = min(

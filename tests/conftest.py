@@ -3,6 +3,7 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
+from django.test import Client
 
 from accounts import keycache
 from accounts.models import Account
@@ -32,6 +33,14 @@ def _fresh_caches() -> Iterator[None]:
     keycache.reset()
     providers.invalidate()
     flow_config.invalidate()
+
+
+@pytest.fixture
+def staff(client: Client, django_user_model: Any) -> Client:
+    """Django's test client, logged in to the admin as a superuser."""
+    user = django_user_model.objects.create_superuser("admin", "admin@example.com")
+    client.force_login(user)
+    return client
 
 
 @pytest.fixture(scope="session")

@@ -18,13 +18,6 @@ pytestmark = pytest.mark.django_db
 FULL_KEY = re.compile(r"llmt_[A-Za-z0-9_-]{32,}")
 
 
-@pytest.fixture
-def staff(client: Client, django_user_model) -> Client:
-    user = django_user_model.objects.create_superuser("admin", "admin@example.com")
-    client.force_login(user)
-    return client
-
-
 def _action(staff: Client, url: str, action: str, ids: list[int], **fields):
     data = {"action": action, ACTION_CHECKBOX_NAME: [str(pk) for pk in ids], **fields}
     return staff.post(url, data)

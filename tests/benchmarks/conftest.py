@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import json
 import time
 from collections.abc import Iterator
@@ -14,6 +13,7 @@ import httpx
 import pytest
 
 from flows.models import Flow, Sample
+from flows.samples import sample_digest
 from llmtest import jobs
 from proxy.models import PriceOverride
 from tests.fakes import judges
@@ -88,12 +88,12 @@ def add_samples(flow: Flow, count: int, topic: str = "order") -> list[Sample]:
             {"role": "system", "content": "You are a helpful support agent."},
             {"role": "user", "content": f"Question {i} about my {topic}?"},
         ]
-        digest = hashlib.sha256(
-            json.dumps(messages, sort_keys=True).encode()
-        ).hexdigest()
         rows.append(
             Sample.objects.create(
-                flow=flow, messages=messages, digest=digest, source="seeded"
+                flow=flow,
+                messages=messages,
+                digest=sample_digest(messages),
+                source="seeded",
             )
         )
     return rows

@@ -263,3 +263,25 @@ def test_list_and_detail(flow, sse_http, fake_openai):
     assert listed[0]["samples"] == 4
     assert detail["result"]["benchmark_id"] == str(benchmark.pk)
     assert detail["done_steps"] == detail["total_steps"]
+
+
+def test_a_finished_run_whose_events_are_gone_still_ends_its_stream(flow, sse_http):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    result = {"benchmark_id": "x", "recommendation": {"model": None}}
+    benchmark = Benchmark.objects.create(
+        account=flow.account,
+        flow=flow,
+        status=Benchmark.Status.DONE,
+        current_model=CURRENT,
+        challengers=CHALLENGERS,
+        judge_model="gpt-4o-mini",
+        result=result,
+        finished_at=timezone.now() - timedelta(days=2),
+    )
+
+    stream = stream_request(sse_http, "GET", f"/api/benchmark/{benchmark.pk}/events")
+
+    assert [(e.event, e.data) for e in stream.events] == [("result", result)]

@@ -15,13 +15,6 @@ CALLS = "/admin/flows/call/"
 
 
 @pytest.fixture
-def staff(client: Client, django_user_model) -> Client:
-    user = django_user_model.objects.create_superuser("admin", "admin@example.com")
-    client.force_login(user)
-    return client
-
-
-@pytest.fixture
 def calls() -> dict[str, Any]:
     account = AccountFactory()
     support = FlowFactory(account=account, name="support-bot")

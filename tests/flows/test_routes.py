@@ -1,7 +1,5 @@
 """Routes: the services that write them, and their admin pages."""
 
-from collections.abc import Iterator
-
 import pytest
 from django.test import Client
 
@@ -12,13 +10,6 @@ from tests.factories import FlowFactory
 pytestmark = pytest.mark.django_db
 
 ROUTES = "/admin/flows/route/"
-
-
-@pytest.fixture(autouse=True)
-def _fresh_config() -> Iterator[None]:
-    config.invalidate()
-    yield
-    config.invalidate()
 
 
 @pytest.fixture
@@ -128,13 +119,6 @@ def test_the_proxys_snapshot_sees_a_change_once_it_commits(
 
 
 # --- admin ---------------------------------------------------------------------------
-
-
-@pytest.fixture
-def staff(client: Client, django_user_model) -> Client:
-    user = django_user_model.objects.create_superuser("admin", "admin@example.com")
-    client.force_login(user)
-    return client
 
 
 def _act(staff: Client, action: str, *selected: Route) -> None:

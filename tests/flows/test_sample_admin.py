@@ -16,13 +16,6 @@ pytestmark = pytest.mark.django_db
 SAMPLES = "/admin/flows/sample/"
 
 
-@pytest.fixture
-def staff(client: Client, django_user_model) -> Client:
-    user = django_user_model.objects.create_superuser("admin", "admin@example.com")
-    client.force_login(user)
-    return client
-
-
 def _sample(flow: Flow, text: str, source: str = Sample.Source.SEEDED) -> Sample:
     messages = [
         {"role": "system", "content": "Be brief."},

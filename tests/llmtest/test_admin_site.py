@@ -4,7 +4,6 @@ from decimal import Decimal
 
 import pytest
 from django.db import connection
-from django.test import Client
 
 from proxy import providers
 from proxy.models import MAX_PRICE_PER_MTOK_USD, PriceOverride, Provider
@@ -18,13 +17,6 @@ PROVIDER = {
     "base_url": "https://api.groq.com/openai/v1",
     "enabled": "on",
 }
-
-
-@pytest.fixture
-def staff(client: Client, django_user_model) -> Client:
-    user = django_user_model.objects.create_superuser("admin", "admin@example.com")
-    client.force_login(user)
-    return client
 
 
 def _stored_key_column(provider: Provider) -> str:

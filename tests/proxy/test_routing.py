@@ -1,12 +1,10 @@
 """Routes on the proxy: a flow's calls for one model served by another, over HTTP."""
 
-from collections.abc import Iterator
-
 import anthropic
 import openai
 import pytest
 
-from flows import config, routes
+from flows import routes
 from flows.models import Call, Flow
 from tests.conftest import settle
 from tests.factories import AccountFactory, FlowFactory
@@ -14,13 +12,6 @@ from tests.factories import AccountFactory, FlowFactory
 pytestmark = pytest.mark.django_db(transaction=True)
 
 MESSAGES = [{"role": "user", "content": "Where is my order?"}]
-
-
-@pytest.fixture(autouse=True)
-def _fresh_config() -> Iterator[None]:
-    config.invalidate()
-    yield
-    config.invalidate()
 
 
 @pytest.fixture

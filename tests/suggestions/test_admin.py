@@ -15,13 +15,6 @@ pytestmark = pytest.mark.django_db
 SUGGESTIONS = "/admin/suggestions/suggestion/"
 
 
-@pytest.fixture
-def staff(client: Client, django_user_model) -> Client:
-    user = django_user_model.objects.create_superuser("admin", "admin@example.com")
-    client.force_login(user)
-    return client
-
-
 def _act(staff: Client, action: str, *selected: Suggestion) -> list[str]:
     response = staff.post(
         SUGGESTIONS,
