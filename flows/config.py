@@ -8,15 +8,13 @@ processes see it within the TTL.
 """
 
 import logging
-import time
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
-from asgiref.sync import sync_to_async
 from django.conf import settings
-from django.db import InterfaceError, OperationalError, close_old_connections
 from django.db.models import Q
 
 from flows.models import Flow, Route
+from llmtest.snapshots import Cached
 
 logger = logging.getLogger(__name__)
 
@@ -27,7 +25,6 @@ FlowKey = tuple[int, str]  # (account id, flow name)
 class FlowConfig:
     routes: dict[tuple[int, str, str], str]
     capture: dict[FlowKey, tuple[float | None, int | None]]
-    loaded_at: float
 
     def route(self, account_id: int, flow: str, model: str) -> str | None:
         """The model that serves `model` in this flow, if a route says so."""
@@ -55,49 +52,11 @@ def _load() -> FlowConfig:
             Q(capture_rate__isnull=False) | Q(capture_cap__isnull=False)
         ).values_list("account_id", "name", "capture_rate", "capture_cap")
     }
-    return FlowConfig(routes, capture, time.monotonic())
+    return FlowConfig(routes, capture)
 
 
-_config: FlowConfig | None = None
-
-
-def _fresh() -> FlowConfig | None:
-    if _config is None:
-        return None
-    if time.monotonic() - _config.loaded_at > settings.CONFIG_CACHE_TTL_S:
-        return None
-    return _config
-
-
-def _load_or_keep() -> FlowConfig:
-    """A fresh snapshot; while the database is unreachable, the last one, kept."""
-    try:
-        return _load()
-    except (OperationalError, InterfaceError):
-        close_old_connections()
-        if _config is None:
-            raise
-        logger.warning("flows.config_reload_failed_kept_last")
-        return replace(_config, loaded_at=time.monotonic())
-
-
-def config() -> FlowConfig:
-    global _config
-    current = _fresh()
-    if current is None:
-        current = _config = _load_or_keep()
-    return current
-
-
-async def aconfig() -> FlowConfig:
-    global _config
-    current = _fresh()
-    if current is None:
-        current = _config = await sync_to_async(_load_or_keep)()
-    return current
-
-
-def invalidate() -> None:
-    """Forget the snapshot in this process."""
-    global _config
-    _config = None
+_cached = Cached(_load, "flows")
+config = _cached.get
+aconfig = _cached.aget
+# Forget the snapshot in this process.
+invalidate = _cached.invalidate

@@ -8,16 +8,14 @@ CONFIG_CACHE_TTL_S seconds, so the hot path reads no table.
 
 import logging
 import os
-import time
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from decimal import Decimal
 
-from asgiref.sync import sync_to_async
 from django.conf import settings
-from django.db import InterfaceError, OperationalError, close_old_connections
 from genai_prices.data_snapshot import get_snapshot
 
 from llmtest.errors import GatewayError
+from llmtest.snapshots import Cached
 from proxy.models import PriceOverride, Provider
 from proxy.pricing import Rates, TokenUsage, catalog_cost, cost_from_rates
 
@@ -55,7 +53,6 @@ class Resolved:
 class Snapshot:
     providers: dict[str, ProviderConfig]
     overrides: dict[str, Rates]
-    loaded_at: float
 
     def resolve(self, model: str) -> Resolved:
         """Pick the provider for a model id. Raises GatewayError(400) when none fits."""
@@ -141,56 +138,14 @@ def _load() -> Snapshot:
         )
         for row in PriceOverride.objects.all()
     }
-    return Snapshot(providers, overrides, time.monotonic())
+    return Snapshot(providers, overrides)
 
 
-_snapshot: Snapshot | None = None
-
-
-def _fresh() -> Snapshot | None:
-    if _snapshot is None:
-        return None
-    if time.monotonic() - _snapshot.loaded_at > settings.CONFIG_CACHE_TTL_S:
-        return None
-    return _snapshot
-
-
-def snapshot() -> Snapshot:
-    global _snapshot
-    current = _fresh()
-    if current is None:
-        current = _snapshot = _load_or_keep()
-    return current
-
-
-async def asnapshot() -> Snapshot:
-    global _snapshot
-    current = _fresh()
-    if current is None:
-        current = _snapshot = await sync_to_async(_load_or_keep)()
-    return current
-
-
-def _load_or_keep() -> Snapshot:
-    """A fresh snapshot; while the database is unreachable, the last one, kept.
-
-    Providers and prices rarely change, and a database blip must not stop calls
-    that need nothing else from it.
-    """
-    try:
-        return _load()
-    except (OperationalError, InterfaceError):
-        close_old_connections()
-        if _snapshot is None:
-            raise
-        logger.warning("providers.reload_failed_kept_last")
-        return replace(_snapshot, loaded_at=time.monotonic())
-
-
-def invalidate() -> None:
-    """Forget the snapshot in this process (other processes refresh within the TTL)."""
-    global _snapshot
-    _snapshot = None
+_cached = Cached(_load, "providers")
+snapshot = _cached.get
+asnapshot = _cached.aget
+# Forget the snapshot in this process (other processes refresh within the TTL).
+invalidate = _cached.invalidate
 
 
 def servable_models(snapshot: Snapshot) -> list[tuple[str, str]]:

@@ -17,7 +17,7 @@ def test_the_last_provider_table_is_kept_while_the_database_is_unreachable(
     def unreachable():
         raise OperationalError("connection refused")
 
-    monkeypatch.setattr(providers, "_load", unreachable)
+    monkeypatch.setattr(providers._cached, "_load", unreachable)
     kept = providers.snapshot()
 
     assert kept.providers == first.providers
@@ -30,7 +30,24 @@ def test_without_any_table_yet_the_database_error_is_raised(monkeypatch):
     def unreachable():
         raise OperationalError("connection refused")
 
-    monkeypatch.setattr(providers, "_load", unreachable)
+    monkeypatch.setattr(providers._cached, "_load", unreachable)
 
     with pytest.raises(OperationalError):
         providers.snapshot()
+
+
+def test_the_flow_config_is_kept_the_same_way(settings, monkeypatch):
+    from flows import config
+
+    settings.CONFIG_CACHE_TTL_S = 0
+    first = config.config()
+
+    def unreachable():
+        raise OperationalError("connection refused")
+
+    monkeypatch.setattr(config._cached, "_load", unreachable)
+
+    assert config.config() == first
+    config.invalidate()
+    with pytest.raises(OperationalError):
+        config.config()
