@@ -82,24 +82,33 @@ class StepStatus(models.TextChoices):
     FAILED = "failed", "Failed"
 
 
-class Answer(models.Model):
+class Step(models.Model):
+    """One task's work on one sample of a run (`benchmark`, in each subclass):
+    claimed in its row, then done or failed."""
+
+    sample = models.ForeignKey(Sample, on_delete=models.CASCADE, related_name="+")
+    status = models.CharField(
+        max_length=20, choices=StepStatus.choices, default=StepStatus.PENDING
+    )
+    claimed_at = models.DateTimeField(null=True, blank=True)
+    cost_usd = money_field(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        abstract = True
+
+
+class Answer(Step):
     """One model's answer to one sample (one task)."""
 
     benchmark = models.ForeignKey(
         Benchmark, on_delete=models.CASCADE, related_name="answers"
     )
-    sample = models.ForeignKey(Sample, on_delete=models.CASCADE, related_name="+")
     model = models.CharField(max_length=200)
-    status = models.CharField(
-        max_length=20, choices=StepStatus.choices, default=StepStatus.PENDING
-    )
-    claimed_at = models.DateTimeField(null=True, blank=True)
     text = models.TextField(blank=True, default="")
     error = models.CharField(max_length=500, blank=True, default="")
     call_id = models.UUIDField(null=True, blank=True)
     latency_ms = models.FloatField(null=True, blank=True)
-    cost_usd = money_field(null=True, blank=True)
-    finished_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         constraints = [
@@ -112,7 +121,7 @@ class Answer(models.Model):
         return f"{self.model} on sample {self.sample_id}"
 
 
-class Judgment(models.Model):
+class Judgment(Step):
     """The judge's verdict on one challenger answer against the baseline answer.
 
     Asked twice with the answers' positions swapped; `verdict` is the challenger's
@@ -128,20 +137,13 @@ class Judgment(models.Model):
     benchmark = models.ForeignKey(
         Benchmark, on_delete=models.CASCADE, related_name="judgments"
     )
-    sample = models.ForeignKey(Sample, on_delete=models.CASCADE, related_name="+")
     challenger = models.CharField(max_length=200)
-    status = models.CharField(
-        max_length=20, choices=StepStatus.choices, default=StepStatus.PENDING
-    )
-    claimed_at = models.DateTimeField(null=True, blank=True)
     verdict = models.CharField(max_length=10, choices=Verdict.choices, blank=True)
     # What the judge said in each order: "A", "B", "tie" or "error".
     first_order = models.CharField(max_length=10, blank=True, default="")
     second_order = models.CharField(max_length=10, blank=True, default="")
     reason = models.CharField(max_length=500, blank=True, default="")
     call_ids = models.JSONField(default=list)
-    cost_usd = money_field(null=True, blank=True)
-    finished_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         constraints = [
