@@ -17,6 +17,12 @@ from flows.selectors import percentile
 # A balanced pick may cost or take this much more on one side if it saves on the other.
 _BALANCED_COST_SLACK_PCT = 10.0
 _BALANCED_LATENCY_SLACK_PCT = 20.0
+# Smaller changes than these are noise (latency varies from run to run by more than
+# this), not a reason to switch models: a challenger is cheaper when its mean cost
+# is at least 5% lower, faster when its median latency is both 10% and 50 ms lower.
+_MIN_SAVING_PCT = 5.0
+_MIN_SPEEDUP_PCT = 10.0
+_MIN_SPEEDUP_MS = 50.0
 
 
 def _bar(goal: str) -> float:
@@ -143,14 +149,18 @@ def _challenger_row(
 def _goal_direction(goal: str, row: dict[str, Any]) -> bool:
     """Whether the challenger moves the way the goal asks (quality aside)."""
     cost, latency = row["cost_change_pct"], row["latency_change_pct"]
+    cheaper = cost is not None and cost <= -_MIN_SAVING_PCT
+    faster = (
+        latency is not None
+        and latency <= -_MIN_SPEEDUP_PCT
+        and row["latency_change_ms"] <= -_MIN_SPEEDUP_MS
+    )
     if goal == "cost":
-        return cost is not None and cost < 0
+        return cheaper
     if goal == "speed":
-        return latency is not None and latency < 0
+        return faster
     if goal == "quality":
         return True
-    cheaper = cost is not None and cost < 0
-    faster = latency is not None and latency < 0
     return (cheaper or faster) and (
         (cost is None or cost <= _BALANCED_COST_SLACK_PCT)
         and (latency is None or latency <= _BALANCED_LATENCY_SLACK_PCT)
@@ -182,6 +192,17 @@ def _best(goal: str, rows: list[dict[str, Any]]) -> dict[str, Any]:
         return max(rows, key=lambda r: r["win_interval"]["low"])
     return min(
         rows, key=lambda r: (r["cost_change_pct"] or 0) + (r["latency_change_pct"] or 0)
+    )
+
+
+def _margins(goal: str) -> str:
+    cost = f"at least {_MIN_SAVING_PCT:.0f}% cheaper"
+    speed = (
+        f"a median latency at least {_MIN_SPEEDUP_PCT:.0f}% and "
+        f"{_MIN_SPEEDUP_MS:.0f} ms lower"
+    )
+    return {"cost": cost, "speed": speed, "quality": "any"}.get(
+        goal, f"{cost}, or {speed}"
     )
 
 
@@ -236,7 +257,10 @@ def recommend(goal: str, rows: list[dict[str, Any]], baseline: dict[str, Any]) -
     if not moving:
         return {
             **empty,
-            "reason": f"No challenger was {heading} than the current model.",
+            "reason": (
+                f"No challenger was {heading} than the current model by a margin "
+                f"that counts ({_margins(goal)})."
+            ),
         }
     closest = max(moving, key=lambda r: _quality(goal, r)["rate"] or 0)
     quality = _quality(goal, closest)

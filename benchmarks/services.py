@@ -60,18 +60,23 @@ def benchmark_start(
         )
     snapshot = providers.snapshot()
     current = current_model or _current_model(flow)
-    _check_callable(snapshot, current, "currentModel")
+    current_target = _check_callable(snapshot, current, "currentModel")
     if challengers:
-        chosen = list(dict.fromkeys(challengers))
-        if current in chosen:
-            raise GatewayError(
-                400,
-                f"'{current}' is the current model; it cannot also be a challenger.",
-                code="invalid_challengers",
-                param="challengers",
-            )
-        for model in chosen:
-            _check_callable(snapshot, model, "challengers")
+        # One challenger per model a provider serves: 'openai/gpt-4o' and 'gpt-4o'
+        # are the same model.
+        targets: dict[tuple[str, str], str] = {}
+        for model in challengers:
+            target = _check_callable(snapshot, model, "challengers")
+            if target == current_target:
+                raise GatewayError(
+                    400,
+                    f"'{model}' is the current model '{current}'; it cannot also be "
+                    "a challenger.",
+                    code="invalid_challengers",
+                    param="challengers",
+                )
+            targets.setdefault(target, model)
+        chosen = list(targets.values())
     else:
         chosen = pick(
             snapshot, current, optimize_for, settings.BENCHMARK_MAX_CHALLENGERS
@@ -149,10 +154,12 @@ def _check_callable(
     param: str,
     status: int = 400,
     code: str = "unknown_model",
-) -> None:
+) -> tuple[str, str]:
+    """The (provider, model) a model id is served by; GatewayError when none."""
     try:
         resolved = snapshot.resolve(model)
         upstream.require_key(resolved.provider)
+        return resolved.provider.name, resolved.model
     except GatewayError as error:
         what = "judge model" if param == "judge" else "model"
         raise GatewayError(

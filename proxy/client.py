@@ -54,10 +54,20 @@ async def acomplete(
     source: str,
     max_tokens: int | None = None,
 ) -> Completion:
-    """One chat completion, not streamed. Raises GatewayError when it cannot even be
-    sent: the model has no provider (400) or the account has no credits (402)."""
+    """One chat completion, not streamed. A model no provider takes comes back as a
+    failed Completion (status 400), like any provider error; raises GatewayError(402)
+    when the account has no credits left."""
     snapshot = await providers.asnapshot()
-    resolved = snapshot.resolve(model)
+    try:
+        resolved = snapshot.resolve(model)
+    except GatewayError as error:
+        return Completion(
+            ok=False,
+            call_id=None,
+            error=error.message,
+            code=error.code or error.error_type,
+            status=error.status,
+        )
     await accounts.aensure_credits(account_id)
     body: dict[str, Any] = {"model": model, "messages": messages}
     if max_tokens:

@@ -6,10 +6,11 @@ import pytest
 
 from accounts import services as accounts
 from benchmarks import challengers
-from benchmarks.models import Benchmark
-from proxy import providers
+from benchmarks.models import Answer, Benchmark
+from proxy import client, providers
 from tests.benchmarks.conftest import CURRENT, run_benchmark, stream_request
 from tests.factories import CallFactory
+from tests.fakes.providers import ErrorReply
 
 
 def _error(stream):
@@ -26,6 +27,7 @@ def _error(stream):
         ({"optimizeFor": "vibes"}, 400, "optimizeFor", "invalid"),
         ({"currentModel": "mystery-model"}, 400, "currentModel", "unknown_model"),
         ({"challengers": ["gpt-4o", "x"]}, 400, "challengers", "invalid_challengers"),
+        ({"challengers": ["openai/gpt-4o"]}, 400, "challengers", "invalid_challengers"),
         ({"challengers": ["nobody/knows"]}, 400, "challengers", "unknown_model"),
         ({"challengers": ["a", "b", "c", "d", "e", "f"]}, 400, "challengers", None),
         ({"flow": "bad name!"}, 400, "flow", "invalid"),
@@ -125,3 +127,60 @@ def test_auto_picked_benchmark_runs(flow, sse_http, fake_openai, fake_anthropic)
     assert 1 <= len(benchmark.challengers) <= 5
     assert benchmark.optimize_for == "cost"
     assert Decimal(str(stream.events[-1].data["spend"]["total_usd"])) > 0
+
+
+@pytest.mark.parametrize("goal", ["speed", "balanced", "cost", "quality"])
+def test_auto_picked_challengers_on_an_openai_only_gateway_all_answer(
+    flow, sse_http, settings, fake_openai, goal
+):
+    settings.ANTHROPIC_API_KEY = ""
+    settings.OPENAI_COMPATIBLE_PROVIDERS = {}
+    providers.invalidate()
+
+    stream = run_benchmark(sse_http, challengers=None, optimizeFor=goal)
+
+    assert stream.events[-1].event == "result", stream.events[-1].data
+    benchmark = Benchmark.objects.get()
+    assert benchmark.challengers
+    snapshot = providers.snapshot()
+    for model in benchmark.challengers:
+        assert snapshot.resolve(model).provider.name == "openai"
+    failed = Answer.objects.exclude(status="done")
+    assert not failed.exists(), [(a.model, a.error) for a in failed]
+
+
+def test_a_challenger_the_provider_refuses_loses_without_ending_the_run(
+    flow, sse_http, fake_openai
+):
+    def refuse_nano(request):
+        if (request.json or {}).get("model") == "gpt-4.1-nano":
+            return ErrorReply(status=404, message="The model does not exist.")
+        return None
+
+    fake_openai.responder = refuse_nano
+
+    stream = run_benchmark(sse_http, challengers=["gpt-4o-mini", "gpt-4.1-nano"])
+
+    assert stream.events[-1].event == "result", stream.events[-1].data
+    result = stream.events[-1].data
+    refused = Answer.objects.filter(model="gpt-4.1-nano")
+    assert refused.count() == 4
+    assert set(refused.values_list("status", flat=True)) == {"failed"}
+    assert "does not exist" in refused.first().error
+    by_model = {c["model"]: c for c in result["challengers"]}
+    assert by_model["gpt-4.1-nano"]["losses"] == 4
+    assert Answer.objects.filter(model="gpt-4o-mini", status="done").count() == 4
+
+
+def test_a_model_no_provider_takes_is_a_failed_completion(gateway, account):
+    completion = client.complete(
+        account_id=account.pk,
+        flow="support-bot",
+        model="nobody-serves-this",
+        messages=[{"role": "user", "content": "hi"}],
+        source=client.BENCHMARK,
+    )
+
+    assert not completion.ok
+    assert completion.status == 400
+    assert completion.code == "model_not_found"

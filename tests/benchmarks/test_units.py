@@ -3,6 +3,7 @@
 import pytest
 
 from benchmarks.judge import combine, judge_messages, parse_verdict
+from benchmarks.results import recommend
 from benchmarks.stats import samples_needed, wilson_interval
 
 
@@ -106,3 +107,52 @@ def test_judge_prompt_holds_the_conversation_and_both_answers():
     assert "[user]\nHi?" in user
     assert user.index("first answer") < user.index("second answer")
     assert "<answer_A>\nfirst answer\n</answer_A>" in user
+
+
+def _row(model, cost_pct, latency_pct, latency_ms, wins=30, ties=0, losses=0):
+    compared = wins + ties + losses
+    return {
+        "model": model,
+        "summary": model,
+        "compared": compared,
+        "wins": wins,
+        "ties": ties,
+        "losses": losses,
+        "errors": 0,
+        "win_or_tie_rate": (wins + ties) / compared,
+        "interval": {"low": 0.9, "high": 1.0},
+        "win_rate": wins / compared,
+        "win_interval": {"low": 0.9, "high": 1.0},
+        "mean_cost_usd": 1.0 + cost_pct / 100,
+        "monthly_cost_usd": None,
+        "p50_latency_ms": 1000 + latency_ms,
+        "cost_change_pct": cost_pct,
+        "latency_change_pct": latency_pct,
+        "latency_change_ms": latency_ms,
+    }
+
+
+_BASELINE = {"monthly_cost_usd": None}
+
+
+@pytest.mark.parametrize(
+    ("goal", "row", "recommended"),
+    [
+        # Latency noise: 3% and 30 ms faster is not faster.
+        ("speed", _row("m", 0.0, -3.0, -30.0), False),
+        ("speed", _row("m", 0.0, -12.0, -40.0), False),  # under 50 ms
+        ("speed", _row("m", 0.0, -12.0, -120.0), True),
+        ("balanced", _row("m", 0.0, -4.0, -40.0), False),
+        ("balanced", _row("m", -2.0, 0.0, 0.0), False),
+        ("balanced", _row("m", -30.0, 5.0, 50.0), True),
+        ("cost", _row("m", -4.9, 0.0, 0.0), False),
+        ("cost", _row("m", -5.0, 0.0, 0.0), True),
+    ],
+)
+def test_changes_within_noise_are_not_recommended(goal, row, recommended, settings):
+    settings.BENCHMARK_BAR_BALANCED = 0.75
+    result = recommend(goal, [row], _BASELINE)
+
+    assert (result["model"] == "m") is recommended
+    if not recommended:
+        assert "by a margin that counts" in result["reason"]
