@@ -6,7 +6,7 @@ from typing import Any
 from uuid import UUID
 
 from django.conf import settings
-from django.http import StreamingHttpResponse
+from django.http import HttpResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404
 from rest_framework import renderers, serializers
 from rest_framework.request import Request
@@ -65,7 +65,8 @@ class BenchmarkInputSerializer(serializers.Serializer):
         child=serializers.CharField(max_length=200),
         required=False,
         allow_null=True,
-        allow_empty=True,
+        # An empty list names no model; leaving the field out lets the gateway pick.
+        allow_empty=False,
         max_length=settings.BENCHMARK_MAX_CHALLENGERS,
     )
 
@@ -94,7 +95,9 @@ class BenchmarkEventsApi(APIView):
 
     renderer_classes = [renderers.JSONRenderer, EventStreamRenderer]
 
-    def get(self, request: Request, benchmark_id: UUID) -> StreamingHttpResponse:
+    def get(
+        self, request: Request, benchmark_id: UUID
+    ) -> StreamingHttpResponse | HttpResponse:
         benchmark = _own(request, benchmark_id)
         raw = request.headers.get("Last-Event-ID") or request.query_params.get(
             "lastEventId", "0"
@@ -103,9 +106,23 @@ class BenchmarkEventsApi(APIView):
             raise GatewayError(
                 400,
                 "Last-Event-ID must be the id of an event of this stream (a number).",
+                code="invalid",
                 param="Last-Event-ID",
             )
-        return _stream(benchmark.pk, after=int(raw.strip()))
+        after = int(raw.strip())
+        why = relay.resume_check(benchmark.pk, after)
+        if why == "ended":
+            # 204 tells an EventSource to stop reconnecting: the run's last event
+            # has been delivered already.
+            return HttpResponse(status=204, headers=_STREAM_HEADERS)
+        if why == "unknown":
+            raise GatewayError(
+                400,
+                f"This benchmark's stream has no event {after} yet.",
+                code="unknown_event_id",
+                param="Last-Event-ID",
+            )
+        return _stream(benchmark.pk, after=after)
 
 
 def _own(request: Request, benchmark_id: UUID) -> Benchmark:
@@ -175,6 +192,7 @@ class BenchmarkListApi(APIView):
                 raise GatewayError(
                     400,
                     "status must be one of: " + ", ".join(Benchmark.Status.values),
+                    code="invalid",
                     param="status",
                 )
             rows = rows.filter(status=status)

@@ -58,6 +58,14 @@ class Benchmark(models.Model):
                 fields=["status", "progressed_at"], name="benchmark_by_status"
             ),
         ]
+        constraints = [
+            # Two runs of one flow at once would pay twice for the same evidence.
+            models.UniqueConstraint(
+                fields=["flow"],
+                condition=models.Q(status__in=["queued", "running"]),
+                name="one_unfinished_benchmark_per_flow",
+            )
+        ]
 
     def __str__(self) -> str:
         return f"{self.flow} benchmark {self.created_at:%Y-%m-%d %H:%M}"

@@ -24,6 +24,7 @@ from asgiref.sync import sync_to_async
 from django.conf import settings
 from django.utils import timezone
 from django_eventstream.event import Event
+from django_eventstream.models import Event as StoredEvent
 from django_eventstream.storage import EventDoesNotExist
 from django_eventstream.utils import get_storage
 from django_eventstream.views import Listener, get_listener_manager
@@ -53,6 +54,24 @@ def _read(channel: str, after: int) -> tuple[list[Event], int]:
         if after > current:
             return [], after
         return storage.get_events(channel, current, limit=500), current
+
+
+def resume_check(benchmark_id: Any, after: int) -> str | None:
+    """Why a stream resumed after event `after` has nothing to send: "ended" when
+    the run's `result` or `error` event is at or before it, "unknown" when the
+    channel has no event that far; None when there is something to relay."""
+    channel = channel_of(benchmark_id)
+    terminal = (
+        StoredEvent.objects.filter(channel=channel, type__in=TERMINAL)
+        .order_by("eid")
+        .values_list("eid", flat=True)
+        .first()
+    )
+    if terminal is not None and after >= terminal:
+        return "ended"
+    if after > get_storage().get_current_id(channel):
+        return "unknown"
+    return None
 
 
 def _state(benchmark_id: Any) -> dict[str, Any] | None:

@@ -92,9 +92,9 @@ def _summary(row: dict[str, Any]) -> str:
         parts.append("same cost")
     latency = row["latency_change_ms"]
     if latency is not None:
-        if latency < 0:
+        if round(latency) < 0:
             parts.append(f"{-latency:.0f} ms faster")
-        elif latency > 0:
+        elif round(latency) > 0:
             parts.append(f"{latency:.0f} ms slower")
         else:
             parts.append("same speed")
@@ -195,6 +195,14 @@ def _best(goal: str, rows: list[dict[str, Any]]) -> dict[str, Any]:
     )
 
 
+_COMPARED = {
+    "cost": "cheaper",
+    "speed": "faster",
+    "quality": "better",
+    "balanced": "cheaper or faster",
+}
+
+
 def _margins(goal: str) -> str:
     cost = f"at least {_MIN_SAVING_PCT:.0f}% cheaper"
     speed = (
@@ -212,7 +220,7 @@ def recommend(goal: str, rows: list[dict[str, Any]], baseline: dict[str, Any]) -
         "cost": "cheaper",
         "speed": "faster",
         "quality": "better",
-        "balanced": "cheaper or faster without giving up much",
+        "balanced": "cheaper or faster without giving up much of the other",
     }.get(goal, goal)
     metric_name = "win rate" if goal == "quality" else "win-or-tie rate"
     moving = [r for r in rows if r["compared"] and _goal_direction(goal, r)]
@@ -258,8 +266,14 @@ def recommend(goal: str, rows: list[dict[str, Any]], baseline: dict[str, Any]) -
         return {
             **empty,
             "reason": (
-                f"No challenger was {heading} than the current model by a margin "
-                f"that counts ({_margins(goal)})."
+                f"No challenger was {_COMPARED[goal]} than the current model by a "
+                f"margin that counts ({_margins(goal)})"
+                + (
+                    f", while staying within {_BALANCED_COST_SLACK_PCT:.0f}% on cost "
+                    f"and {_BALANCED_LATENCY_SLACK_PCT:.0f}% on latency."
+                    if goal == "balanced"
+                    else "."
+                )
             ),
         }
     closest = max(moving, key=lambda r: _quality(goal, r)["rate"] or 0)

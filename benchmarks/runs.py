@@ -40,8 +40,15 @@ def mark_running(benchmark_id: Any) -> bool:
     )
 
 
-def touch(benchmark_id: Any) -> None:
-    Benchmark.objects.filter(pk=benchmark_id).update(progressed_at=timezone.now())
+def touch(benchmark_id: Any) -> bool:
+    """Note that a step finished; False once the run has ended or is being
+    aggregated, when the step's progress is no longer worth publishing (it would
+    come after the run's `aggregating` or final event)."""
+    return bool(
+        Benchmark.objects.filter(
+            pk=benchmark_id, status=Benchmark.Status.RUNNING, aggregating=False
+        ).update(progressed_at=timezone.now())
+    )
 
 
 def fail(benchmark_id: Any, message: str, code: str) -> bool:

@@ -5,11 +5,11 @@ from collections import Counter
 from datetime import timedelta
 
 from django.conf import settings
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from accounts.models import Account
-from benchmarks import events, tasks
+from benchmarks import events, runs, tasks
 from benchmarks.challengers import pick
 from benchmarks.models import Benchmark
 from flows import config as flow_config
@@ -99,19 +99,43 @@ def benchmark_start(
             "them. Top it up first.",
             code="insufficient_credits",
         )
-    with transaction.atomic():
-        benchmark = Benchmark.objects.create(
-            account=account,
-            flow=flow,
-            current_model=current,
-            challengers=chosen,
-            optimize_for=optimize_for,
-            judge_model=judge,
-            total_steps=len(samples) * (1 + 2 * len(chosen)),
-        )
-        benchmark.samples.set(samples)
-        transaction.on_commit(lambda: _queue(benchmark))
+    _refuse_a_second_run(flow)
+    try:
+        with transaction.atomic():
+            benchmark = Benchmark.objects.create(
+                account=account,
+                flow=flow,
+                current_model=current,
+                challengers=chosen,
+                optimize_for=optimize_for,
+                judge_model=judge,
+                total_steps=len(samples) * (1 + 2 * len(chosen)),
+            )
+            benchmark.samples.set(samples)
+            transaction.on_commit(lambda: _queue(benchmark))
+    except IntegrityError:
+        # Another request started one between the check and the insert.
+        _refuse_a_second_run(flow)
+        raise
     return benchmark
+
+
+def _refuse_a_second_run(flow: Flow) -> None:
+    """GatewayError(409) while the flow has a run that is still going (a stalled
+    one is failed first, so a dead worker does not block the flow)."""
+    unfinished = Benchmark.objects.filter(
+        flow=flow, status__in=(Benchmark.Status.QUEUED, Benchmark.Status.RUNNING)
+    )
+    for benchmark_id in unfinished.values_list("pk", flat=True):
+        runs.fail_if_stalled(benchmark_id)
+    running = unfinished.values_list("pk", flat=True).first()
+    if running is not None:
+        raise GatewayError(
+            409,
+            f"A benchmark of '{flow.name}' is still running ({running}): follow it "
+            f"at /api/benchmark/{running}/events, or start another once it ends.",
+            code="benchmark_running",
+        )
 
 
 def _queue(benchmark: Benchmark) -> None:

@@ -242,6 +242,7 @@ def _judge(benchmark: Benchmark, row: Judgment) -> None:
     cost = Decimal(0)
     call_ids: list[str] = []
     pending = [0, 1]
+    failure = ""  # the judge call's own error, when it failed rather than misspoke
     for _attempt in range(1 + settings.JUDGE_RETRIES):
         outcomes = client.complete_many(
             [
@@ -266,6 +267,8 @@ def _judge(benchmark: Benchmark, row: Judgment) -> None:
                 call_ids.append(str(outcome.call_id))
             cost += outcome.cost_usd or 0
             verdict = parse_verdict(outcome.text) if outcome.ok else None
+            if not outcome.ok:
+                failure = outcome.error or "the call failed"
             if verdict is None:
                 still.append(i)
             else:
@@ -276,20 +279,25 @@ def _judge(benchmark: Benchmark, row: Judgment) -> None:
     row.first_order = picks[0] or "error"
     row.second_order = picks[1] or "error"
     row.verdict = combine(picks[0], picks[1])
-    row.reason = (
-        "The judge's verdict could not be read."
-        if row.verdict == Judgment.Verdict.ERROR
-        else reasons[0] or reasons[1]
-    )[:500]
+    if row.verdict != Judgment.Verdict.ERROR:
+        row.reason = (reasons[0] or reasons[1])[:500]
+    elif failure:
+        row.reason = f"The judge could not be asked: {failure}"[:500]
+    else:
+        row.reason = "The judge's verdict could not be read."
     row.cost_usd = cost
     row.call_ids = call_ids
 
 
 def _progress(benchmark: Benchmark, stage: str, model: str, message: str) -> int:
-    """Publish a finished step; returns the run's steps done."""
-    runs.touch(benchmark.pk)
+    """Publish a finished step, unless the run has ended meanwhile; returns the
+    run's steps done."""
+    live = runs.touch(benchmark.pk)
     done = runs.steps_done(benchmark.pk)
-    events.progress(benchmark.pk, stage, done, benchmark.total_steps, message, model)
+    if live:
+        events.progress(
+            benchmark.pk, stage, done, benchmark.total_steps, message, model
+        )
     return done
 
 

@@ -276,11 +276,17 @@ class _Recorder:
         for key, calls in captured.items():
             try:
                 self._write_flow_samples(key, calls)
-            except Exception:
+            except Exception as error:
                 # The calls and their charges are written: only the samples are lost.
-                logger.exception(
+                # The error's class only: a database's message may quote the text.
+                logger.error(
                     "recorder.samples_dropped",
-                    extra={"account_id": key[0], "flow": key[1], "samples": len(calls)},
+                    extra={
+                        "account_id": key[0],
+                        "flow": key[1],
+                        "samples": len(calls),
+                        "error": type(error).__name__,
+                    },
                 )
                 self._flows.pop(key, None)
                 self._sample_counts.pop(key, None)

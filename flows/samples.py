@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.conf import settings
+from django.db import transaction
 from django.utils import timezone
 
 from accounts.models import Account
@@ -84,6 +85,37 @@ def _check_content(content: Any, where: str) -> None:
         _check_part(part, f"{where}[{index}]")
 
 
+def _storable(text: str) -> bool:
+    """Whether a text can be stored: PostgreSQL refuses NUL characters, and a lone
+    surrogate (which JSON can spell as a \\u escape) is not encodable as UTF-8."""
+    if "\x00" in text:
+        return False
+    try:
+        text.encode()
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def _first_unstorable(value: Any, where: str) -> str | None:
+    """Where in a JSON value a string that cannot be stored sits, or None."""
+    if isinstance(value, str):
+        return None if _storable(value) else where
+    if isinstance(value, dict):
+        for key, item in value.items():
+            found = _first_unstorable(key, where) or _first_unstorable(
+                item, f"{where}.{key}"
+            )
+            if found is not None:
+                return found
+    if isinstance(value, list):
+        for index, item in enumerate(value):
+            found = _first_unstorable(item, f"{where}[{index}]")
+            if found is not None:
+                return found
+    return None
+
+
 def _check_message(message: Any, where: str) -> None:
     if not isinstance(message, dict):
         raise SampleInvalid(where, "must be an object with role and content.")
@@ -114,6 +146,11 @@ def check_sample(sample: Any) -> None:
         _check_message(message, f"[{index}]")
     if not any(message["role"] == "user" for message in sample):
         raise SampleInvalid("", "must have at least one user message.")
+    unstorable = _first_unstorable(sample, "")
+    if unstorable is not None:
+        raise SampleInvalid(
+            unstorable, "holds a NUL character or a lone surrogate, not text."
+        )
 
     size = len(canonical_json(sample).encode())
     if size > settings.SAMPLE_MAX_BYTES:
@@ -130,6 +167,13 @@ def samples_add(
     """Store checked conversations as seeded samples of the account's flow (made if
     missing). Conversations the flow already has, or that repeat one earlier in
     the list, are skipped."""
+    with transaction.atomic():
+        return _samples_add(account, flow_name, conversations)
+
+
+def _samples_add(
+    account: Account, flow_name: str, conversations: list[list[Message]]
+) -> SamplesAdded:
     flow, _ = Flow.objects.get_or_create(account=account, name=flow_name)
     unique = {sample_digest(messages): messages for messages in conversations}
 
@@ -193,10 +237,13 @@ def captured_sample(
 ) -> CapturedSample | None:
     """The sample to keep of a proxied call: the conversation and its answer, with
     their texts redacted when asked. None for a conversation too long or too large
-    (measured before redaction) to be kept. Never changes its arguments."""
+    (measured before redaction), or holding text no database stores, to be kept.
+    Never changes its arguments."""
     if not isinstance(messages, list) or not messages:
         return None
     if len(messages) > settings.SAMPLE_MAX_MESSAGES:
+        return None
+    if _first_unstorable([messages, answer], "") is not None:
         return None
     if len(canonical_json(messages).encode()) > settings.SAMPLE_MAX_BYTES:
         return None

@@ -3,6 +3,7 @@
 from decimal import Decimal
 
 from django.db.models import Sum
+from django_eventstream.models import Event as StoredEvent
 
 from benchmarks import tasks
 from benchmarks.models import Answer, Benchmark, Judgment
@@ -16,6 +17,7 @@ from tests.benchmarks.conftest import (
 )
 from tests.conftest import settle
 from tests.fakes import judges
+from tests.fakes.providers import ErrorReply
 
 
 def test_progress_streams_live_then_one_result(flow, sse_http, fake_openai):
@@ -148,8 +150,6 @@ def test_a_winner_is_recommended_when_its_bound_clears_the_bar(
 
 
 def test_failing_benchmark_ends_with_an_error_event(flow, sse_http, fake_openai):
-    from tests.fakes.providers import ErrorReply
-
     fake_openai.default_reply = ErrorReply(status=500, message="provider down")
 
     stream = run_benchmark(sse_http)
@@ -285,3 +285,70 @@ def test_a_finished_run_whose_events_are_gone_still_ends_its_stream(flow, sse_ht
     stream = stream_request(sse_http, "GET", f"/api/benchmark/{benchmark.pk}/events")
 
     assert [(e.event, e.data) for e in stream.events] == [("result", result)]
+
+
+def test_resuming_after_the_last_event_says_there_is_nothing_more(
+    flow, sse_http, fake_openai
+):
+    stream = run_benchmark(sse_http, challengers=["gpt-4o-mini"])
+    benchmark = Benchmark.objects.get()
+    last = stream.events[-1]
+
+    response = sse_http.get(
+        f"/api/benchmark/{benchmark.pk}/events", headers={"Last-Event-ID": last.id}
+    )
+
+    # 204 is what tells an EventSource to stop reconnecting.
+    assert last.event == "result"
+    assert response.status_code == 204
+    assert response.content == b""
+
+
+def test_resuming_from_an_id_the_stream_never_had_is_a_400(flow, sse_http, fake_openai):
+    run_benchmark(sse_http, challengers=["gpt-4o-mini"])
+    benchmark = Benchmark.objects.get()
+    # A result arrived, so 9999 is past it: nothing more to send either way.
+    Benchmark.objects.filter(pk=benchmark.pk).update(status=Benchmark.Status.RUNNING)
+    StoredEvent.objects.filter(type="result").delete()
+
+    response = sse_http.get(
+        f"/api/benchmark/{benchmark.pk}/events", headers={"Last-Event-ID": "9999"}
+    )
+
+    assert response.status_code == 400
+    assert response.json()["error"]["code"] == "unknown_event_id"
+
+
+def test_no_progress_is_published_once_a_run_has_ended(flow, sse_http, fake_openai):
+    fake_openai.default_reply = ErrorReply(status=500, message="provider down")
+    stream = run_benchmark(sse_http)
+    benchmark = Benchmark.objects.get()
+    error_id = stream.events[-1].id
+    # A step still in flight when the run failed finishes now.
+    answer = Answer.objects.filter(benchmark=benchmark).first()
+
+    tasks._progress(benchmark, "answering", answer.model, "late")
+    response = sse_http.get(
+        f"/api/benchmark/{benchmark.pk}/events", headers={"Last-Event-ID": error_id}
+    )
+
+    assert stream.events[-1].event == "error"
+    assert response.status_code == 204
+
+
+def test_a_judge_that_cannot_be_reached_is_reported_as_such(
+    flow, sse_http, fake_openai
+):
+    def judge_down(request):
+        if judges.is_judge_request(request):
+            return ErrorReply(status=503, message="judge overloaded")
+        return None
+
+    fake_openai.responder = judge_down
+
+    result = run_benchmark(sse_http, challengers=["gpt-4o-mini"]).of("result")[0].data
+
+    assert result["challengers"][0]["errors"] == 4
+    reasons = set(Judgment.objects.values_list("reason", flat=True))
+    assert len(reasons) == 1
+    assert reasons.pop().startswith("The judge could not be asked:")

@@ -1,8 +1,10 @@
 """What POST /api/benchmark refuses before anything runs, and challenger picking."""
 
+from datetime import timedelta
 from decimal import Decimal
 
 import pytest
+from django.utils import timezone
 
 from accounts import services as accounts
 from benchmarks import challengers
@@ -28,6 +30,7 @@ def _error(stream):
         ({"currentModel": "mystery-model"}, 400, "currentModel", "unknown_model"),
         ({"challengers": ["gpt-4o", "x"]}, 400, "challengers", "invalid_challengers"),
         ({"challengers": ["openai/gpt-4o"]}, 400, "challengers", "invalid_challengers"),
+        ({"challengers": []}, 400, "challengers", None),
         ({"challengers": ["nobody/knows"]}, 400, "challengers", "unknown_model"),
         ({"challengers": ["a", "b", "c", "d", "e", "f"]}, 400, "challengers", None),
         ({"flow": "bad name!"}, 400, "flow", "invalid"),
@@ -184,3 +187,58 @@ def test_a_model_no_provider_takes_is_a_failed_completion(gateway, account):
     assert not completion.ok
     assert completion.status == 400
     assert completion.code == "model_not_found"
+
+
+def test_a_second_run_of_a_flow_waits_for_the_first_to_end(flow, sse_http, fake_openai):
+    fake_openai.default_latency_s = 0.3
+    with sse_http.stream(
+        "POST",
+        "/api/benchmark",
+        json={
+            "flow": "support-bot",
+            "currentModel": "gpt-4o",
+            "challengers": ["gpt-4o-mini"],
+        },
+    ) as first:
+        running = Benchmark.objects.get()
+
+        second = sse_http.post(
+            "/api/benchmark",
+            json={
+                "flow": "support-bot",
+                "currentModel": "gpt-4o",
+                "challengers": ["gpt-4o-mini"],
+            },
+        )
+        first.read()
+
+    error = second.json()["error"]
+    assert second.status_code == 409
+    assert error["code"] == "benchmark_running"
+    assert str(running.pk) in error["message"]
+    assert Benchmark.objects.count() == 1
+
+    third = run_benchmark(sse_http, challengers=["gpt-4o-mini"])
+
+    assert third.events[-1].event == "result"
+    assert Benchmark.objects.count() == 2
+
+
+def test_a_stalled_run_does_not_block_the_next_one(
+    flow, sse_http, fake_openai, bench_settings
+):
+    stalled = Benchmark.objects.create(
+        account=flow.account,
+        flow=flow,
+        current_model="gpt-4o",
+        judge_model="gpt-4o-mini",
+        status=Benchmark.Status.RUNNING,
+        progressed_at=timezone.now() - timedelta(hours=1),
+    )
+
+    stream = run_benchmark(sse_http, challengers=["gpt-4o-mini"])
+
+    assert stream.events[-1].event == "result"
+    stalled.refresh_from_db()
+    assert stalled.status == Benchmark.Status.FAILED
+    assert stalled.error["code"] == "stalled"

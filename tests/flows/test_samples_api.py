@@ -393,3 +393,26 @@ def test_an_account_never_sees_or_counts_another_accounts_samples(gateway, api):
         ("support-bot", 2),
         ("their-only-flow", 1),
     ]
+
+
+@pytest.mark.parametrize(
+    ("text", "where"),
+    [
+        ('"hi\\u0000there"', "samples[0][0].content"),
+        ('"\\ud800"', "samples[0][0].content"),
+        ('[{"type": "text", "text": "a\\u0000b"}]', "samples[0][0].content[0].text"),
+    ],
+)
+def test_text_no_database_can_store_is_refused_naming_it(api, text, where):
+    message = '{"role": "user", "content": ' + text + "}"
+    body = '{"flow": "x", "samples": [[' + message + "]]}"
+
+    response = api.post(
+        "/api/samples", content=body, headers={"Content-Type": "application/json"}
+    )
+
+    error = response.json()["error"]
+    assert response.status_code == 400
+    assert error["param"] == where
+    assert "NUL" in error["message"]
+    assert not Flow.objects.exists()

@@ -432,3 +432,17 @@ def test_a_sample_that_cannot_be_written_costs_no_call_or_charge(
     assert Call.objects.count() == 1
     assert account.ledger.filter(call_id=Call.objects.get().pk).exists()
     assert not Sample.objects.exists()
+
+
+def test_a_conversation_holding_a_nul_character_is_not_captured(
+    client, fake_openai, capture_all
+):
+    messages = [{"role": "user", "content": "Find order\u000012345."}]
+
+    client.chat.completions.create(
+        model="gpt-4o-mini", messages=messages, extra_headers=FLOW
+    )
+    settle()
+
+    assert not Sample.objects.exists()
+    assert Call.objects.count() == 1
