@@ -361,7 +361,7 @@ def test_hang_reply_then_answers(fake_openai: FakeOpenAI) -> None:
 def test_default_latency_applies_to_default_replies_only(
     fake_openai: FakeOpenAI,
 ) -> None:
-    fake_openai.default_latency_s = 0.15
+    fake_openai.default_latency_s = 0.5
     fake_openai.enqueue(JsonReply())
 
     started = time.monotonic()
@@ -370,7 +370,7 @@ def test_default_latency_applies_to_default_replies_only(
     post_chat(fake_openai)
     default = time.monotonic() - started - scripted
 
-    assert scripted < 0.1 <= 0.15 <= default
+    assert scripted < 0.4 < 0.5 <= default
 
 
 def test_reply_latency(fake_anthropic: FakeAnthropic) -> None:
