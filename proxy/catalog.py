@@ -205,21 +205,27 @@ def _with_stored(entry: Entry, row: _Stored) -> Entry:
     )
 
 
-def _record_seen(keys: list[Key]) -> None:
-    """Remember when these models were first seen. A failure only loses the date."""
+def _record_seen(keys: list[Key]) -> tuple[datetime, bool] | None:
+    """Remember when these models were first seen: returns that time and whether
+    they are the baseline, or None when the write failed (only the date is lost)."""
+    now = timezone.now()
     try:
         with transaction.atomic():
             first = not CatalogModel.objects.exists()
             CatalogModel.objects.bulk_create(
-                [CatalogModel(provider=p, model=m, baseline=first) for p, m in keys],
+                [
+                    CatalogModel(provider=p, model=m, baseline=first, created_at=now)
+                    for p, m in keys
+                ],
                 ignore_conflicts=True,
                 batch_size=1000,
             )
     except DatabaseError:
         logger.exception("catalog.record_seen_failed", extra={"models": len(keys)})
-        return
+        return None
     logger.info("catalog.models_first_seen", extra={"models": len(keys)})
     _stored.invalidate()
+    return now, first
 
 
 # ------------------------------------------------------------------ provider lists
@@ -370,8 +376,11 @@ def entries(snapshot: Snapshot, lists: dict[str, list[Listed]]) -> dict[Key, Ent
         elif row.described:
             merged[key] = _with_stored(_borrowed(*key, key[0]), row)
     unseen = [key for key in merged if key not in stored]
-    if unseen:
-        _record_seen(unseen)
+    recorded = _record_seen(unseen) if unseen else None
+    if recorded is not None:
+        seen_at, baseline = recorded
+        for key in unseen:
+            merged[key] = replace(merged[key], first_seen_at=seen_at, baseline=baseline)
     return merged
 
 
@@ -395,7 +404,7 @@ def served(snapshot: Snapshot, catalog: dict[Key, Entry]) -> list[Served]:
 
     Of each configured provider with a key (or needing none): the pricing
     catalog's models and those its own list names; plus every model an operator
-    priced that some provider would take. An id is bare when the bare id resolves
+    priced that one of those providers would take. An id is bare when the bare id resolves
     to that provider (the OpenAI and Anthropic families, the default provider's
     models), else `provider/model`, so that each one can be called as written.
     """
@@ -422,6 +431,8 @@ def served(snapshot: Snapshot, catalog: dict[Key, Entry]) -> list[Served]:
         except GatewayError:
             continue  # priced, but no configured provider would take it
         config = resolved.provider
+        if not _asks(config):
+            continue  # its provider would refuse the call: no key
         entry = lookup(snapshot, catalog, config.name, resolved.model)
         found[model_id] = Served(model_id, config.name, entry, rates)
     return sorted(found.values(), key=lambda s: s.id)

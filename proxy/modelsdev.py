@@ -230,6 +230,6 @@ def sync(url: str | None = None) -> SyncResult:
     catalog.invalidate()
 
     logger.info(
-        "modelsdev.synced", extra={"models": len(described), "created": created}
+        "modelsdev.synced", extra={"models": len(described), "new_models": created}
     )
     return SyncResult(ok=True, models=len(described), created=created)
