@@ -211,7 +211,9 @@ def _record_seen(keys: list[Key]) -> tuple[datetime, bool] | None:
     now = timezone.now()
     try:
         with transaction.atomic():
-            first = not CatalogModel.objects.exists()
+            # The first recording holds everything known then: none of it is news.
+            # (Rows a models.dev sync wrote do not count: it may have run first.)
+            first = not CatalogModel.objects.filter(synced_at__isnull=True).exists()
             CatalogModel.objects.bulk_create(
                 [
                     CatalogModel(provider=p, model=m, baseline=first, created_at=now)
@@ -404,9 +406,10 @@ def served(snapshot: Snapshot, catalog: dict[Key, Entry]) -> list[Served]:
 
     Of each configured provider with a key (or needing none): the pricing
     catalog's models and those its own list names; plus every model an operator
-    priced that one of those providers would take. An id is bare when the bare id resolves
-    to that provider (the OpenAI and Anthropic families, the default provider's
-    models), else `provider/model`, so that each one can be called as written.
+    priced that one of those providers would take. An id is bare when the bare id
+    resolves to that provider (the OpenAI and Anthropic families, the default
+    provider's models), else `provider/model`, so that each one can be called as
+    written.
     """
     by_owner: dict[str, list[Entry]] = defaultdict(list)
     for entry in catalog.values():

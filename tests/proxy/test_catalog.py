@@ -193,7 +193,7 @@ def test_an_unreachable_provider_is_left_out(db, configured, caplog):
     configured.OPENAI_COMPATIBLE_PROVIDERS = {"gone": "http://127.0.0.1:9/v1"}
     providers.invalidate()
 
-    snapshot, entries = _build()
+    _, entries = _build()
 
     assert ("openai", "gpt-4o-mini") in entries
     assert "catalog.provider_list_failed" in caplog.text

@@ -96,9 +96,11 @@ def test_the_first_sync_is_the_baseline_and_a_later_one_adds_new_models(
 
     assert first.ok and again.ok
     assert again.created == 1
-    assert not CatalogModel.objects.filter(baseline=False).exclude(
-        model="claude-sonnet-5"
-    ).exists()
+    assert (
+        not CatalogModel.objects.filter(baseline=False)
+        .exclude(model="claude-sonnet-5")
+        .exists()
+    )
     assert not CatalogModel.objects.get(model="claude-sonnet-5").baseline
 
 
