@@ -166,29 +166,54 @@ def _borrowed(provider: str, model: str, catalog_name: str) -> Entry:
 # ------------------------------------------------------------------ stored rows
 
 
+_STORED_COLUMNS = (
+    "provider",
+    "model",
+    "name",
+    "release_date",
+    "context_window",
+    "output_limit",
+    "tool_call",
+    "reasoning",
+    "attachment",
+    "input_modalities",
+    "output_modalities",
+    "created_at",
+    "baseline",
+    "synced_at",
+)
+
+
 def _load_stored() -> dict[Key, _Stored]:
     stored: dict[Key, _Stored] = {}
-    for row in CatalogModel.objects.all().iterator(chunk_size=2000):
-        stored[(row.provider, row.model)] = _Stored(
-            name=row.name,
-            release_date=row.release_date,
-            context_window=row.context_window,
-            output_limit=row.output_limit,
+    rows = CatalogModel.objects.values_list(*_STORED_COLUMNS)
+    for row in rows.iterator(chunk_size=2000):
+        provider, model, name, released, window, output, *flags = row
+        tool_call, reasoning, attachment, inputs, outputs, seen, baseline, synced = (
+            flags
+        )
+        stored[(provider, model)] = _Stored(
+            name=name,
+            release_date=released,
+            context_window=window,
+            output_limit=output,
             capabilities=Capabilities(
-                tool_call=row.tool_call,
-                reasoning=row.reasoning,
-                attachment=row.attachment,
-                input_modalities=tuple(row.input_modalities or ()),
-                output_modalities=tuple(row.output_modalities or ()),
+                tool_call=tool_call,
+                reasoning=reasoning,
+                attachment=attachment,
+                input_modalities=tuple(inputs or ()),
+                output_modalities=tuple(outputs or ()),
             ),
-            first_seen_at=row.created_at,
-            baseline=row.baseline,
-            described=row.synced_at is not None,
+            first_seen_at=seen,
+            baseline=baseline,
+            described=synced is not None,
         )
     return stored
 
 
-_stored = Cached(_load_stored, "catalog")
+# The rows change only when a model is first seen or models.dev is synced, and
+# both clear this process's copy; other processes read them again within the TTL.
+_stored = Cached(_load_stored, "catalog", ttl_setting="PROVIDER_MODELS_TTL_S")
 
 
 def _with_stored(entry: Entry, row: _Stored) -> Entry:
@@ -341,21 +366,59 @@ def listed(snapshot: Snapshot) -> dict[str, list[Listed]]:
 
 
 def invalidate() -> None:
-    """Forget provider lists and stored rows in this process."""
+    """Forget provider lists, stored rows and the merged catalog in this process."""
+    global _merged
     _lists.clear()
     _stored.invalidate()
+    _merged = None
 
 
 # ------------------------------------------------------------------ the catalog
 
 
-def entries(snapshot: Snapshot, lists: dict[str, list[Listed]]) -> dict[Key, Entry]:
-    """Every model known, by (provider key, model id).
+# The last merge and what it was made of (kept, and compared by identity).
+_merged: tuple[tuple[object, ...], dict[Key, Entry]] | None = None
 
-    Runs a query (cached for CONFIG_CACHE_TTL_S) and, when some model was never seen
-    before, writes its first-seen date.
+
+def entries(snapshot: Snapshot, lists: dict[str, list[Listed]]) -> dict[Key, Entry]:
+    """Every model known, by (provider key, model id). The dict is shared: read it,
+    do not change it.
+
+    Reads the table (cached for PROVIDER_MODELS_TTL_S) and, when some model was
+    never seen before, writes its first-seen date. While neither the pricing
+    package, the stored rows nor the provider lists changed, it returns the same
+    dict as the last call.
     """
-    merged = dict(_pricing())
+    global _merged
+    pricing_entries, stored = _pricing(), _stored.get()
+    sources = (pricing_entries, stored, *lists.items())
+    if _merged is not None and _same(_merged[0], sources):
+        return _merged[1]
+    merged = _merge(snapshot, lists, pricing_entries, stored)
+    _merged = (sources, merged)
+    return merged
+
+
+def _same(before: tuple[object, ...], now: tuple[object, ...]) -> bool:
+    if len(before) != len(now):
+        return False
+    for old, new in zip(before, now, strict=True):
+        if isinstance(old, tuple) and isinstance(new, tuple):
+            # A (provider name, its list) pair: the same name and the same list.
+            if old[0] != new[0] or old[1] is not new[1]:
+                return False
+        elif old is not new:
+            return False
+    return True
+
+
+def _merge(
+    snapshot: Snapshot,
+    lists: dict[str, list[Listed]],
+    pricing_entries: dict[Key, Entry],
+    stored: dict[Key, _Stored],
+) -> dict[Key, Entry]:
+    merged = dict(pricing_entries)
     for name, models in lists.items():
         config = snapshot.providers.get(name)
         if config is None:
@@ -371,7 +434,6 @@ def entries(snapshot: Snapshot, lists: dict[str, list[Listed]]) -> dict[Key, Ent
                 context_window=base.context_window or item.context_window,
                 release_date=base.release_date or item.release_date,
             )
-    stored = _stored.get()
     for key, row in stored.items():
         if key in merged:
             merged[key] = _with_stored(merged[key], row)
