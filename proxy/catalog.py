@@ -337,7 +337,10 @@ async def _fetch_list(config: ProviderConfig) -> list[Listed]:
         # The catalog works without any provider's list; this one is retried later.
         logger.warning(
             "catalog.provider_list_failed",
-            extra={"provider": config.name, "error": f"{type(error).__name__}"},
+            extra={
+                "provider": config.name,
+                "error": str(error) or type(error).__name__,
+            },
         )
         return []
 
