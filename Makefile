@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test lint serve worker
+.PHONY: run test lint serve worker beat
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -50,6 +50,10 @@ serve: $(VENV)/.installed
 worker: $(VENV)/.installed
 	$(BIN)/celery -A llmtest worker --pool threads --concurrency $${CONCURRENCY:-8} \
 		--loglevel $${LOG_LEVEL:-INFO}
+
+# Celery beat, for the periodic models.dev sync (MODELS_DEV_SYNC=true, with REDIS_URL).
+beat: $(VENV)/.installed
+	$(BIN)/celery -A llmtest beat --loglevel $${LOG_LEVEL:-INFO}
 
 test: $(VENV)/.installed-dev
 	$(BIN)/pytest $(PYTEST_ARGS)

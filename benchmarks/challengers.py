@@ -1,8 +1,16 @@
 """Picking challengers: models the gateway can call that may serve a flow better.
 
-The candidates are the models `proxy.providers.servable_models` lists (the pricing
-catalog's models of every configured provider, plus every model an operator
-priced), less those that are not chat models. What "better" may mean:
+The candidates are the models the catalog says the gateway can serve
+(`proxy.catalog.servable`: the pricing catalog's models of every configured
+provider, the models the providers' own lists name, and every model an operator
+priced), less those that are no chat model to switch a flow to: deprecated ones,
+ones models.dev says write no text, and ids that name embeddings, audio, images and
+the like. Of the rest, a model is left out when what the catalog knows of it rules
+it out for the flow's samples: a context window smaller than the longest sample
+needs, no tool calls while the samples use tools, no image input while they send
+images. A model the catalog knows nothing about stays in.
+
+What "better" may mean:
 
 - cost: cheaper than the current model, the strongest of those first;
 - speed: faster, by the median latency this gateway measured for the model over the
@@ -15,17 +23,20 @@ Picks alternate between providers, so that one provider's line-up does not fill
 every slot when others are configured.
 """
 
+import json
 import re
 from collections import defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import timedelta
 from decimal import Decimal
 from statistics import median
+from typing import Any
 
 from django.utils import timezone
 
 from flows.models import Call
-from proxy import providers
+from proxy import catalog
 from proxy.pricing import catalog_rates
 from proxy.providers import Snapshot
 
@@ -40,6 +51,55 @@ _SMALL = re.compile(r"mini|nano|flash|haiku|lite|small|tiny|\b\d{1,2}b\b", re.I)
 _FAST_PROVIDERS = {"groq", "cerebras", "sambanova", "fireworks", "together"}
 # Calls of a model in the last week before its measured latency is trusted.
 _MIN_CALLS_FOR_LATENCY = 20
+# Characters of a conversation's JSON per token: English runs near four, and a
+# rough count only has to tell an 8k-token window from a 128k one.
+_CHARS_PER_TOKEN = 4
+# Content part types that carry an image, in the OpenAI and Anthropic formats.
+_IMAGE_PARTS = {"image_url", "image", "input_image"}
+
+
+@dataclass(frozen=True, slots=True)
+class Needs:
+    """What a flow's samples ask of a model (nothing, by default)."""
+
+    context_tokens: int = 0  # the longest sample and its answer, roughly
+    tools: bool = False
+    images: bool = False
+
+
+def needs_of(conversations: Iterable[list[Any]], answer_tokens: int) -> Needs:
+    """What these sample conversations need of a model answering them with up to
+    `answer_tokens` tokens."""
+    longest, tools, images = 0, False, False
+    for messages in conversations:
+        size = len(json.dumps(messages, ensure_ascii=False)) // _CHARS_PER_TOKEN
+        longest = max(longest, size)
+        for message in messages:
+            if not isinstance(message, dict):
+                continue
+            tools = tools or message.get("role") == "tool" or "tool_calls" in message
+            images = images or _has_image(message.get("content"))
+    return Needs(longest + answer_tokens if longest else 0, tools, images)
+
+
+def _has_image(content: object) -> bool:
+    if not isinstance(content, list):
+        return False
+    return any(
+        isinstance(part, dict) and part.get("type") in _IMAGE_PARTS for part in content
+    )
+
+
+def _fits(entry: catalog.Entry, needs: Needs) -> bool:
+    """False only when what the catalog knows rules the model out."""
+    window = entry.context_window
+    if needs.context_tokens and window is not None and window < needs.context_tokens:
+        return False
+    caps = entry.capabilities
+    if needs.tools and caps.tool_call is False:
+        return False
+    inputs = caps.input_modalities
+    return not (needs.images and inputs and "image" not in inputs)
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,27 +151,43 @@ def measured_latencies() -> dict[str, float]:
     }
 
 
-def candidates(snapshot: Snapshot, exclude: set[str]) -> list[Candidate]:
+def candidates(
+    snapshot: Snapshot, exclude: set[str], needs: Needs | None = None
+) -> list[Candidate]:
     latencies = measured_latencies()
     found = []
-    for model, provider in providers.servable_models(snapshot):
-        bare = model.rpartition("/")[2]
-        if model in exclude or bare in exclude or _NOT_CHAT.search(bare):
+    for served in catalog.servable(snapshot):
+        bare = served.id.rpartition("/")[2]
+        if served.id in exclude or bare in exclude or _NOT_CHAT.search(bare):
+            continue
+        entry = served.entry
+        if entry.deprecated or not entry.writes_text:
+            continue
+        if not _fits(entry, needs or Needs()):
             continue
         found.append(
             Candidate(
-                model,
-                provider,
-                blended_price(snapshot, model),
+                served.id,
+                served.provider,
+                blended_price(snapshot, served.id),
                 latencies.get(bare),
             )
         )
     return found
 
 
-def pick(snapshot: Snapshot, current_model: str, goal: str, limit: int) -> list[str]:
-    """Up to `limit` challengers for `current_model`, chosen for `goal`."""
-    pool = candidates(snapshot, {current_model, current_model.rpartition("/")[2]})
+def pick(
+    snapshot: Snapshot,
+    current_model: str,
+    goal: str,
+    limit: int,
+    needs: Needs | None = None,
+) -> list[str]:
+    """Up to `limit` challengers for `current_model`, chosen for `goal`, among the
+    models that can meet the flow's `needs`."""
+    pool = candidates(
+        snapshot, {current_model, current_model.rpartition("/")[2]}, needs
+    )
     base_price = blended_price(snapshot, current_model)
     base_latency = measured_latencies().get(current_model.rpartition("/")[2])
     ranked = {

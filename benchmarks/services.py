@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from accounts.models import Account
 from benchmarks import events, runs, tasks
-from benchmarks.challengers import pick
+from benchmarks.challengers import needs_of, pick
 from benchmarks.models import Benchmark
 from flows import config as flow_config
 from flows.models import Call, Flow
@@ -78,8 +78,11 @@ def benchmark_start(
             targets.setdefault(target, model)
         chosen = list(targets.values())
     else:
+        needs = needs_of(
+            (sample.messages for sample in samples), settings.BENCHMARK_MAX_TOKENS
+        )
         chosen = pick(
-            snapshot, current, optimize_for, settings.BENCHMARK_MAX_CHALLENGERS
+            snapshot, current, optimize_for, settings.BENCHMARK_MAX_CHALLENGERS, needs
         )
         if not chosen:
             raise GatewayError(

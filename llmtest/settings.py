@@ -264,6 +264,38 @@ BENCHMARK_START_TIMEOUT_S: float = env.float("BENCHMARK_START_TIMEOUT_S", defaul
 SSE_HEARTBEAT_S: float = env.float("SSE_HEARTBEAT_S", default=15.0)
 SSE_POLL_S: float = env.float("SSE_POLL_S", default=1.0)
 
+# --- The model catalog and trending models -----------------------------------------
+
+# Seconds a process keeps each configured provider's /models list (a failed one too),
+# and the most any catalog fetch (a list, the models.dev document) may take.
+PROVIDER_MODELS_TTL_S: float = env.float("PROVIDER_MODELS_TTL_S", default=300.0)
+CATALOG_FETCH_TIMEOUT_S: float = env.float("CATALOG_FETCH_TIMEOUT_S", default=10.0)
+# Release dates and capabilities from models.dev: `manage.py syncmodels` at any time,
+# and with MODELS_DEV_SYNC on, a Celery beat job every MODELS_DEV_SYNC_INTERVAL_S.
+MODELS_DEV_SYNC: bool = env.bool("MODELS_DEV_SYNC", default=False)
+MODELS_DEV_URL: str = env.str("MODELS_DEV_URL", default="https://models.dev/api.json")
+MODELS_DEV_SYNC_INTERVAL_S: float = env.float(
+    "MODELS_DEV_SYNC_INTERVAL_S", default=24 * 3600.0
+)
+CELERY_BEAT_SCHEDULE = (
+    {
+        "sync-models-dev": {
+            "task": "proxy.sync_models",
+            "schedule": MODELS_DEV_SYNC_INTERVAL_S,
+            "options": {"queue": JOBS_QUEUE},
+        }
+    }
+    if MODELS_DEV_SYNC
+    else {}
+)
+# GET /api/models/trending: models released or first seen in the last
+# TRENDING_NEW_DAYS days; models whose proxied calls grew most this week against the
+# last, among those with at least TRENDING_MIN_CALLS calls this week; at most
+# TRENDING_LIMIT of each.
+TRENDING_NEW_DAYS: int = env.int("TRENDING_NEW_DAYS", default=30)
+TRENDING_MIN_CALLS: int = env.int("TRENDING_MIN_CALLS", default=20)
+TRENDING_LIMIT: int = env.int("TRENDING_LIMIT", default=20)
+
 # --- Logging -------------------------------------------------------------------------
 
 LOG_LEVEL: str = env.str("LOG_LEVEL", default="INFO")

@@ -22,14 +22,18 @@ T = TypeVar("T")
 
 
 class Cached(Generic[T]):
-    def __init__(self, load: Callable[[], T], name: str) -> None:
+    def __init__(
+        self, load: Callable[[], T], name: str, ttl_setting: str = "CONFIG_CACHE_TTL_S"
+    ) -> None:
         self._load = load
         self._name = name
+        self._ttl_setting = ttl_setting  # the setting that holds the TTL in seconds
         self._value: T | None = None
         self._loaded_at = 0.0
 
     def _fresh(self) -> T | None:
-        if time.monotonic() - self._loaded_at > settings.CONFIG_CACHE_TTL_S:
+        ttl = getattr(settings, self._ttl_setting)
+        if time.monotonic() - self._loaded_at > ttl:
             return None
         return self._value
 

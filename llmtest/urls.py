@@ -5,6 +5,7 @@ from accounts import api as accounts_api
 from benchmarks import api as benchmarks_api
 from flows import api as flows_api
 from llmtest import handlers, health
+from proxy import api as proxy_api
 from proxy import views as proxy_views
 from suggestions import api as suggestions_api
 
@@ -49,6 +50,11 @@ urlpatterns = [
         name="api-suggestion-decide",
     ),
     path("api/samples", flows_api.SamplesApi.as_view(), name="api-samples"),
+    path(
+        "api/models/trending",
+        proxy_api.TrendingModelsApi.as_view(),
+        name="api-models-trending",
+    ),
     # Last: every other path under api and v1, with or without a trailing slash
     # (so no slash-appending redirect either), newlines included.
     re_path(r"^(?:api|v1)(?:/[\s\S]*)?$", handlers.api_not_found),

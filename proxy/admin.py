@@ -4,7 +4,7 @@ from django import forms
 from django.contrib import admin
 from django.http import HttpRequest
 
-from proxy.models import PriceOverride, Provider
+from proxy.models import CatalogModel, PriceOverride, Provider
 
 
 class ProviderForm(forms.ModelForm):
@@ -53,3 +53,29 @@ class PriceOverrideAdmin(admin.ModelAdmin):
         "output_per_mtok",
     ]
     search_fields = ["model"]
+
+
+@admin.register(CatalogModel)
+class CatalogModelAdmin(admin.ModelAdmin):
+    """Read-only: the rows are written by the catalog and the models.dev sync."""
+
+    list_display = [
+        "provider",
+        "model",
+        "release_date",
+        "context_window",
+        "tool_call",
+        "created_at",
+        "synced_at",
+    ]
+    list_filter = ["provider", "baseline"]
+    search_fields = ["model", "name"]
+    date_hierarchy = "created_at"
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(
+        self, request: HttpRequest, obj: CatalogModel | None = None
+    ) -> bool:
+        return False

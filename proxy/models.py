@@ -77,3 +77,50 @@ class PriceOverride(models.Model):
 
     def __str__(self) -> str:
         return self.model
+
+
+class CatalogModel(models.Model):
+    """What the gateway keeps about a model of its catalog between restarts: when it
+    first saw it, and the release date and capabilities synced from models.dev.
+
+    Prices, context windows and deprecation come from the pricing package at run
+    time (proxy.catalog); only what no package ships is stored here.
+    """
+
+    provider = models.CharField(
+        max_length=100,
+        help_text="The pricing catalog's provider id (e.g. 'openai'), or the name of "
+        "the configured provider for models the catalog does not know.",
+    )
+    model = models.CharField(max_length=200)
+    # The models present when the gateway first read its catalog have a first-seen
+    # date that says nothing about how new they are.
+    baseline = models.BooleanField(
+        default=False, help_text="Already known when the catalog was first recorded."
+    )
+    name = models.CharField(max_length=200, blank=True, default="")
+    release_date = models.DateField(null=True, blank=True)
+    context_window = models.PositiveIntegerField(null=True, blank=True)
+    output_limit = models.PositiveIntegerField(null=True, blank=True)
+    tool_call = models.BooleanField(null=True, blank=True)
+    reasoning = models.BooleanField(null=True, blank=True)
+    attachment = models.BooleanField(null=True, blank=True)
+    input_modalities = models.JSONField(default=list, blank=True)
+    output_modalities = models.JSONField(default=list, blank=True)
+    synced_at = models.DateTimeField(
+        null=True, blank=True, help_text="When models.dev last described the model."
+    )
+    created_at = models.DateTimeField(
+        default=timezone.now, help_text="When the gateway first saw the model."
+    )
+
+    class Meta:
+        ordering = ["provider", "model"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["provider", "model"], name="catalog_model_unique"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.provider}/{self.model}"

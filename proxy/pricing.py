@@ -327,9 +327,11 @@ def catalog_rates(model: str, provider: str | None = None) -> Rates | None:
     price per token (e.g. audio billed per hour) return None.
     """
     resolved = _resolve(model, provider)
-    if resolved is None:
-        return None
-    _, model_info = resolved
+    return None if resolved is None else model_rates(resolved[1])
+
+
+def model_rates(model_info: ModelInfo) -> Rates | None:
+    """A catalog entry's current rates, as `catalog_rates` shows them."""
     prices = model_info.get_prices(datetime.now(tz=UTC))
     input_rate = _rate(prices.input_mtok)
     output_rate = _rate(prices.output_mtok)
@@ -342,3 +344,18 @@ def catalog_rates(model: str, provider: str | None = None) -> Rates | None:
         cached_input=_rate(prices.cache_read_mtok),
         cache_write=_rate(prices.cache_write_mtok),
     )
+
+
+def catalog_provider_id(name: str) -> str | None:
+    """The pricing catalog's id for one of our provider names, or None if unknown."""
+    provider = _find_provider(name)
+    return provider.id if provider is not None else None
+
+
+def catalog_entry_id(model: str, provider: str | None) -> tuple[str, str] | None:
+    """The (provider id, model id) of the catalog entry that prices `model` when
+    it is called through `provider`, or None when the catalog has no price."""
+    resolved = _resolve(model, provider)
+    if resolved is None:
+        return None
+    return resolved[0].id, resolved[1].id

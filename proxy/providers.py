@@ -12,7 +12,6 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 
 from django.conf import settings
-from genai_prices.data_snapshot import get_snapshot
 
 from llmtest.errors import GatewayError
 from llmtest.snapshots import Cached
@@ -146,39 +145,3 @@ snapshot = _cached.get
 asnapshot = _cached.aget
 # Forget the snapshot in this process (other processes refresh within the TTL).
 invalidate = _cached.invalidate
-
-
-def servable_models(snapshot: Snapshot) -> list[tuple[str, str]]:
-    """(model id, provider) pairs the gateway can serve right now.
-
-    The catalog's models of each configured provider that has a key (or needs none),
-    plus every model an operator priced that some provider would take. A bare id
-    where the bare id resolves to that provider (the OpenAI and Anthropic families,
-    or the default provider's models); `provider/model` for every other model, so
-    that each id listed here is one the gateway can call as written.
-    """
-    catalog = {provider.id: provider for provider in get_snapshot().providers}
-    served: dict[str, str] = {}
-    for config in snapshot.providers.values():
-        if config.kind != Provider.Kind.OPENAI_COMPATIBLE and not config.api_key:
-            continue
-        entry = catalog.get(config.catalog_name)
-        for model in entry.models if entry else []:
-            bare = _routes_to(snapshot, model.id, config.name)
-            model_id = model.id if bare else f"{config.name}/{model.id}"
-            served.setdefault(model_id, config.name)
-    for model_id in snapshot.overrides:
-        try:
-            owner = snapshot.resolve(model_id).provider.name
-        except GatewayError:
-            continue  # priced, but no configured provider would take it
-        served.setdefault(model_id, owner)
-    return sorted(served.items())
-
-
-def _routes_to(snapshot: Snapshot, model: str, provider: str) -> bool:
-    """Whether the bare id `model` resolves to `provider` on this snapshot."""
-    try:
-        return snapshot.resolve(model).provider.name == provider
-    except GatewayError:
-        return False

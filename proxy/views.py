@@ -7,9 +7,11 @@ and DRF's request handling is synchronous.
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime, time
 from functools import wraps
 from typing import Any
 
+from asgiref.sync import sync_to_async
 from django.core.exceptions import DisallowedHost
 from django.db import InterfaceError, OperationalError
 from django.http import HttpRequest, HttpResponse, JsonResponse, StreamingHttpResponse
@@ -19,7 +21,7 @@ from accounts import services as accounts
 from accounts.keycache import KeyIdentity
 from flows import config as flow_config
 from llmtest.errors import GatewayError, internal_error
-from proxy import providers, relay, validation
+from proxy import catalog, providers, relay, validation
 from proxy.translate import TranslationError
 
 logger = logging.getLogger(__name__)
@@ -151,8 +153,25 @@ async def messages(request: HttpRequest) -> HttpResponse | StreamingHttpResponse
 async def models(request: HttpRequest) -> HttpResponse:
     await _identity(request)
     snapshot = await providers.asnapshot()
+    lists = await catalog.alisted(snapshot)
+    served = await sync_to_async(catalog.served_now)(snapshot, lists)
     data = [
-        {"id": model_id, "object": "model", "created": 0, "owned_by": owner}
-        for model_id, owner in providers.servable_models(snapshot)
+        {
+            "id": model.id,
+            "object": "model",
+            "created": _created(model.entry),
+            "owned_by": model.provider,
+        }
+        for model in served
     ]
     return JsonResponse({"object": "list", "data": data})
+
+
+def _created(entry: catalog.Entry) -> int:
+    """Unix time of the model's release, else of when this gateway first saw it."""
+    if entry.release_date is not None:
+        released = datetime.combine(entry.release_date, time.min, tzinfo=UTC)
+        return int(released.timestamp())
+    if entry.first_seen_at is not None:
+        return int(entry.first_seen_at.timestamp())
+    return 0

@@ -9,7 +9,7 @@ from accounts import keycache
 from accounts.models import Account
 from flows import config as flow_config
 from flows import recorder
-from proxy import providers
+from proxy import catalog, providers
 from tests.factories import AccountFactory, api_key_for
 from tests.gateway import GatewayServer, running_gateway
 
@@ -27,11 +27,13 @@ def _fresh_caches() -> Iterator[None]:
     """Each test starts with empty key/balance caches and a fresh provider table."""
     keycache.reset()
     providers.invalidate()
+    catalog.invalidate()
     flow_config.invalidate()
     recorder.forget_flows()
     yield
     keycache.reset()
     providers.invalidate()
+    catalog.invalidate()
     flow_config.invalidate()
 
 

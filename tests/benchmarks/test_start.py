@@ -9,7 +9,7 @@ from django.utils import timezone
 from accounts import services as accounts
 from benchmarks import challengers
 from benchmarks.models import Answer, Benchmark
-from proxy import client, providers
+from proxy import catalog, client, providers
 from tests.benchmarks.conftest import CURRENT, run_benchmark, stream_request
 from tests.factories import CallFactory
 from tests.fakes.providers import ErrorReply
@@ -101,7 +101,7 @@ def test_errors_render_as_an_sse_event_for_sse_clients(flow, sse_http):
 
 def test_auto_picked_challengers_are_callable_and_fit_the_goal(flow, sse_http, gateway):
     snapshot = providers.snapshot()
-    servable = {model for model, _ in providers.servable_models(snapshot)}
+    servable = {served.id for served in catalog.servable(snapshot)}
     base = challengers.blended_price(snapshot, CURRENT)
 
     cheaper = challengers.pick(snapshot, CURRENT, "cost", 5)

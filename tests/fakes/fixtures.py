@@ -10,9 +10,11 @@ so scripted replies and recorded requests never leak between tests.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 
+from tests.fakes.modelsdev import SAMPLE_FILE, FakeModelsDev, load_sample
 from tests.fakes.providers import FakeAnthropic, FakeOpenAI, FakeProvider
 
 
@@ -51,3 +53,31 @@ def fake_anthropic(fake_anthropic_server: FakeAnthropic) -> Iterator[FakeAnthrop
     _fresh(fake_anthropic_server)
     yield fake_anthropic_server
     fake_anthropic_server.reset()
+
+
+@pytest.fixture(scope="session")
+def models_dev_sample() -> dict[str, Any]:
+    """The real models.dev excerpt from ../shared/data, as models.dev serves it."""
+    if not SAMPLE_FILE.exists():
+        pytest.skip(f"the models.dev excerpt is not at {SAMPLE_FILE}")
+    return load_sample()
+
+
+@pytest.fixture(scope="session")
+def fake_models_dev_server() -> Iterator[FakeModelsDev]:
+    with FakeModelsDev() as fake:
+        yield fake
+
+
+@pytest.fixture
+def fake_models_dev(
+    fake_models_dev_server: FakeModelsDev,
+    models_dev_sample: dict[str, Any],
+    settings: Any,
+) -> Iterator[FakeModelsDev]:
+    """A fake models.dev serving the excerpt, set as MODELS_DEV_URL."""
+    _fresh(fake_models_dev_server)
+    fake_models_dev_server.document = models_dev_sample
+    settings.MODELS_DEV_URL = fake_models_dev_server.document_url
+    yield fake_models_dev_server
+    fake_models_dev_server.reset()

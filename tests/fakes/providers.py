@@ -869,7 +869,8 @@ class FakeOpenAI(FakeProvider):
         self, port: int = 0, host: str = LOOPBACK, record: bool = True
     ) -> None:
         super().__init__(port=port, host=host, record=record)
-        self.models: list[str] = ["gpt-fake", "gpt-4o-mini"]
+        # An id, or a dict of fields to list it with (e.g. vLLM's max_model_len).
+        self.models: list[str | dict[str, Any]] = ["gpt-fake", "gpt-4o-mini"]
 
     def reset_settings(self) -> None:
         super().reset_settings()
@@ -903,7 +904,8 @@ class FakeOpenAI(FakeProvider):
 
     def _model_list(self) -> dict[str, Any]:
         data = [
-            {"id": model, "object": "model", "created": 1700000000, "owned_by": "fake"}
+            {"object": "model", "created": 1700000000, "owned_by": "fake"}
+            | (model if isinstance(model, dict) else {"id": model})
             for model in self.models
         ]
         return {"object": "list", "data": data}
@@ -916,17 +918,31 @@ def _wants_usage(request: RecordedRequest) -> bool:
 
 
 class FakeAnthropic(FakeProvider):
-    """Serves POST /v1/messages (the Anthropic Messages API)."""
+    """Serves POST /v1/messages (the Anthropic Messages API) and GET /v1/models."""
 
-    ROUTES = frozenset({("POST", "/v1/messages")})
+    ROUTES = frozenset({("POST", "/v1/messages"), ("GET", "/v1/models")})
     BASE_PATH = ""  # the Anthropic SDK appends /v1/messages itself
     DEFAULT_MODEL = "claude-fake"
     USAGE_TYPE = AnthropicUsage
     ID_PREFIX = "msg_fake"
+    # When every listed model says it was released (Anthropic's created_at).
+    RELEASED_AT = "2025-02-24T00:00:00Z"
+
+    def __init__(
+        self, port: int = 0, host: str = LOOPBACK, record: bool = True
+    ) -> None:
+        super().__init__(port=port, host=host, record=record)
+        self.models: list[str] = ["claude-fake"]
+
+    def reset_settings(self) -> None:
+        super().reset_settings()
+        self.models = ["claude-fake"]
 
     def default_body(
         self, request: RecordedRequest, content: str | None, usage: Usage | None
     ) -> JsonBody:
+        if request.path == "/v1/models":
+            return self._model_page(request)
         return anthropic_message(
             self.model_of(request),
             self.text_for(request, content),
@@ -946,6 +962,28 @@ class FakeAnthropic(FakeProvider):
 
     def error_body(self, status: int, message: str | None) -> JsonBody:
         return anthropic_error(status, message)
+
+    def _model_page(self, request: RecordedRequest) -> dict[str, Any]:
+        """One page of the list, paged by `limit` and `after_id` as Anthropic does."""
+        limit = int(request.query.get("limit", "20"))
+        after = request.query.get("after_id")
+        start = self.models.index(after) + 1 if after in self.models else 0
+        page = self.models[start : start + limit]
+        data = [
+            {
+                "type": "model",
+                "id": model,
+                "display_name": model.replace("-", " ").title(),
+                "created_at": self.RELEASED_AT,
+            }
+            for model in page
+        ]
+        return {
+            "data": data,
+            "has_more": start + limit < len(self.models),
+            "first_id": page[0] if page else None,
+            "last_id": page[-1] if page else None,
+        }
 
 
 PROVIDERS: dict[str, type[FakeProvider]] = {

@@ -182,6 +182,26 @@ def test_models_endpoint(fake_openai: FakeOpenAI) -> None:
     assert [model["id"] for model in body["data"]] == ["a", "b"]
 
 
+def test_the_anthropic_models_list_pages_as_the_sdk_reads_it(
+    fake_anthropic: FakeAnthropic,
+) -> None:
+    fake_anthropic.models = ["claude-a", "claude-b", "claude-c"]
+    sdk = anthropic.Anthropic(base_url=fake_anthropic.url, api_key="k", max_retries=0)
+
+    ids = [model.id for model in sdk.models.list(limit=2)]
+
+    assert ids == ["claude-a", "claude-b", "claude-c"]
+    assert len(fake_anthropic.requests) == 2
+
+
+def test_the_openai_models_list_takes_extra_fields(fake_openai: FakeOpenAI) -> None:
+    fake_openai.models = [{"id": "qwen", "max_model_len": 32768}]
+
+    (model,) = httpx.get(f"{fake_openai.base_url}/models").json()["data"]
+
+    assert model["id"] == "qwen" and model["max_model_len"] == 32768
+
+
 def test_unknown_route_is_recorded_and_404(fake_anthropic: FakeAnthropic) -> None:
     fake_anthropic.enqueue(JsonReply(body={"kept": True}))
 

@@ -5,7 +5,7 @@ from decimal import Decimal
 import pytest
 from django.db import connection
 
-from proxy import providers
+from proxy import modelsdev, providers
 from proxy.models import MAX_PRICE_PER_MTOK_USD, PriceOverride, Provider
 
 pytestmark = pytest.mark.django_db
@@ -187,3 +187,13 @@ def test_a_price_override_accepts_a_price_of_exactly_the_cap(staff):
     assert response.status_code == 302
     price = PriceOverride.objects.get(model="my-finetune")
     assert price.output_per_mtok == Decimal(10_000)
+
+
+def test_the_admin_lists_the_synced_models_read_only(db, fake_models_dev, staff):
+    modelsdev.sync()
+
+    page = staff.get("/admin/proxy/catalogmodel/?q=claude-sonnet-4-5")
+
+    assert page.status_code == 200
+    assert b"claude-sonnet-4-5" in page.content
+    assert staff.get("/admin/proxy/catalogmodel/add/").status_code == 403
