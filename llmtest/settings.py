@@ -33,7 +33,8 @@ CSRF_TRUSTED_ORIGINS: list[str] = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 
 INSTALLED_APPS = [
     "daphne",
-    "django.contrib.admin",
+    # The admin, with the dashboard as its index (llmtest.admin.GatewayAdminSite).
+    "llmtest.apps.GatewayAdminConfig",
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -263,6 +264,13 @@ BENCHMARK_START_TIMEOUT_S: float = env.float("BENCHMARK_START_TIMEOUT_S", defaul
 # two reads of stored events when no wake-up came (a Redis restart loses wake-ups).
 SSE_HEARTBEAT_S: float = env.float("SSE_HEARTBEAT_S", default=15.0)
 SSE_POLL_S: float = env.float("SSE_POLL_S", default=1.0)
+
+# --- The admin dashboard -------------------------------------------------------------
+
+# An account's credits are shown as low (on the dashboard and its page) below this
+# many USD, or when they last fewer than this many days at the last 7 days' burn.
+CREDIT_WARNING_USD: float = env.float("CREDIT_WARNING_USD", default=5.0)
+CREDIT_WARNING_DAYS: float = env.float("CREDIT_WARNING_DAYS", default=7.0)
 
 # --- Logging -------------------------------------------------------------------------
 

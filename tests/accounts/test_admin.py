@@ -91,6 +91,7 @@ def test_an_admin_adjustment_can_take_credits_away(staff):
         "change_credits",
         [account.pk],
         apply="1",
+        note="correction",
         kind="adjustment",
         amount_usd="-1",
     )
@@ -115,6 +116,7 @@ def test_the_change_credits_action_refuses_a_bad_amount_and_changes_nothing(
         "change_credits",
         [account.pk],
         apply="1",
+        note="correction",
         kind=kind,
         amount_usd=amount,
     )
@@ -135,6 +137,7 @@ def test_a_refund_of_more_than_was_spent_is_a_form_error_and_changes_nothing(sta
         "change_credits",
         [account.pk],
         apply="1",
+        note="correction",
         kind="refund",
         amount_usd="1",
     )
@@ -156,6 +159,7 @@ def test_an_oversized_top_up_is_a_form_error_and_the_account_still_works(staff):
         "change_credits",
         [account.pk],
         apply="1",
+        note="correction",
         kind="topup",
         amount_usd="9999999999.9999999999",
     )
@@ -180,6 +184,7 @@ def test_a_change_one_account_cannot_hold_is_applied_to_none_of_them(staff):
         "change_credits",
         [roomy.pk, full.pk],
         apply="1",
+        note="correction",
         kind="topup",
         amount_usd="1000",
     )
