@@ -44,4 +44,4 @@ def flow_pending(flow_id: int) -> list[Suggestion]:
     pending = Suggestion.objects.filter(
         flow_id=flow_id, status=Suggestion.Status.PENDING
     )
-    return list(pending.order_by("-created_at", "-id"))
+    return list(pending.select_related("flow").order_by("-created_at", "-id"))
