@@ -6,8 +6,10 @@ from datetime import timedelta
 from decimal import Decimal
 
 from django.conf import settings
-from django.db.models import Case, DecimalField, F, Q, QuerySet, Sum, Value, When
+from django.db.models import Case, DecimalField, F, Q, Sum, Value, When
+from django.db.models.expressions import CombinedExpression
 from django.db.models.functions import Coalesce
+from django.db.models.lookups import GreaterThan
 from django.utils import timezone
 
 from accounts.models import Account, CreditEntry
@@ -69,19 +71,20 @@ def outlook(
     )
 
 
-def _with_charged(accounts: QuerySet[Account]) -> QuerySet[Account]:
+def _charged() -> CombinedExpression:
+    """What an account's charges took over the window (annotate accounts with it)."""
     since = timezone.now() - timedelta(days=BURN_WINDOW_DAYS)
     charges = Q(ledger__kind=CreditEntry.Kind.CHARGE, ledger__created_at__gte=since)
-    # Charges are negative ledger rows; the burn is what they took.
-    return accounts.annotate(
-        charged=-Coalesce(Sum("ledger__amount_usd", filter=charges), _ZERO_USD)
-    )
+    # Charges are negative ledger rows.
+    return -Coalesce(Sum("ledger__amount_usd", filter=charges), _ZERO_USD)
 
 
 def account_outlook(account: Account) -> CreditOutlook:
     """One account's credits, burn rate and days left (one query)."""
-    row = _with_charged(Account.objects.filter(pk=account.pk)).values_list(
-        "credits_usd", "charged"
+    row = (
+        Account.objects.filter(pk=account.pk)
+        .annotate(charged=_charged())
+        .values_list("credits_usd", "charged")
     )
     credits, charged = row.get()
     return outlook(account.pk, account.email, credits, charged)
@@ -92,12 +95,12 @@ def outlooks(limit: int) -> tuple[list[CreditOutlook], CreditOutlook]:
     last), and the outlook of all accounts together (three queries)."""
     # Days left, up to the constant BURN_WINDOW_DAYS: enough to order by.
     runway = Case(
-        When(charged__gt=0, then=F("credits_usd") / F("charged")),
+        When(GreaterThan(F("charged"), 0), then=F("credits_usd") / F("charged")),
         default=None,
         output_field=DecimalField(max_digits=30, decimal_places=10),
     )
     rows = (
-        _with_charged(Account.objects.all())
+        Account.objects.annotate(charged=_charged())
         .annotate(runway=runway)
         .order_by(F("runway").asc(nulls_last=True), "credits_usd", "email")
         .values_list("pk", "email", "credits_usd", "charged")[:limit]

@@ -136,7 +136,7 @@ def test_a_flows_page_plots_the_benchmark_it_is_asked_for(staff):
     seeded = seed_month()
     flow = seeded.flows["support-bot"]
     newer = BenchmarkFactory(
-        flow=flow, result={**seeded.benchmark.result, "challengers": []}
+        flow=flow, result={**(seeded.benchmark.result or {}), "challengers": []}
     )
 
     newest = staff.get(_flow_page(flow.pk)).context
