@@ -8,6 +8,7 @@ and chromium-driver the test is skipped, except in CI (CI=true), where it fails.
 import os
 import shutil
 from collections.abc import Iterator
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -152,4 +153,18 @@ def test_an_operator_reads_the_dashboard_and_accepts_a_suggestion_by_clicking(
     _screenshot(browser, artifacts / "04-account.png")
 
     assert "Low on credit" in warning.text
-    assert browser.find_elements(By.CSS_SELECTOR, ".object-tools a[href$='/credits/']")
+
+    browser.find_element(By.CSS_SELECTOR, ".object-tools a[href$='/credits/']").click()
+    _wait_for(browser, "#id_amount_usd").send_keys("25")
+    browser.find_element(By.ID, "id_note").send_keys("invoice 2026-114")
+    _screenshot(browser, artifacts / "05-credits.png")
+    browser.find_element(By.CSS_SELECTOR, "input[value=Apply]").click()
+    _wait_for(browser, ".messagelist li.info")
+
+    entry = seeded.globex.ledger.first()
+    assert (entry.kind, entry.amount_usd, entry.note) == (
+        "topup",
+        Decimal(25),
+        "invoice 2026-114",
+    )
+    assert not browser.find_elements(By.ID, "low-credit")
