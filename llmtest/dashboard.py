@@ -115,16 +115,15 @@ def index_context() -> dict[str, Any]:
     days = flow_selectors.window_days(DAYS)
     spend = flow_selectors.spend_per_day(days, TOP_FLOWS)
     labels = _flow_labels(spend.flows)
-    totals = flow_selectors.spend_totals(days)
     pending, pending_count = suggestion_selectors.pending_everywhere(PENDING_SHOWN)
     accounts, overall = account_selectors.outlooks(ACCOUNTS_SHOWN)
     return {
         "days": DAYS,
         "spend_chart": _spend_chart(spend, labels),
         "totals": {
-            "spend": usd(totals.spend_usd),
-            "calls": totals.calls,
-            "p95": ms(totals.p95_latency_ms),
+            "spend": usd(spend.spend_usd),
+            "calls": spend.calls,
+            "p95": ms(spend.p95_latency_ms),
             "credits": usd(overall.credits_usd),
             "burn": usd(overall.burn_per_day_usd),
             "days_left": days_left(overall.days_left),

@@ -56,9 +56,11 @@ def test_spend_per_day_puts_each_flows_spend_on_its_day_and_sums_the_rest():
     assert spend.flows[0].spend_usd == Decimal("3")
     assert spend.per_flow[big.pk] == [Decimal("2"), Decimal("0"), Decimal("1")]
     assert spend.others == [Decimal("0"), Decimal("0.75"), Decimal("0")]
+    assert spend.spend_usd == Decimal("3.75")
 
 
 def test_top_flows_count_proxied_calls_only_but_every_sources_spend():
+    days = selectors.window_days(1)
     flow = FlowFactory(name="support-bot")
     CallFactory(flow=flow, cost_usd=Decimal("1"), latency_ms=100.0)
     CallFactory(
@@ -69,10 +71,16 @@ def test_top_flows_count_proxied_calls_only_but_every_sources_spend():
     )
     CallFactory(flow=flow, cost_usd=None, priced=False, latency_ms=200.0)
 
-    (row,) = selectors.top_flows_by_spend(Call.objects.all(), top=5)
+    spend = selectors.spend_per_day(days, top=5)
 
+    (row,) = spend.flows
     assert (row.flow, row.calls, row.spend_usd) == ("support-bot", 2, Decimal("5"))
     assert row.p95_latency_ms == 200.0
+    assert (spend.calls, spend.spend_usd, spend.p95_latency_ms) == (
+        2,
+        Decimal("5"),
+        200.0,
+    )
 
 
 def test_flow_days_has_a_row_for_every_day_with_its_p95():
