@@ -3,6 +3,7 @@ from typing import Any
 
 from django import forms
 from django.contrib import admin
+from django.contrib.admin.utils import unquote
 from django.db import transaction
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
@@ -53,7 +54,7 @@ class FlowAdmin(admin.ModelAdmin):
         form_url: str = "",
         extra_context: dict[str, Any] | None = None,
     ) -> HttpResponse:
-        flow = self.get_object(request, object_id)
+        flow = self.get_object(request, unquote(object_id))
         context = {
             **(extra_context or {}),
             "dashboard_url": _dashboard_url(flow) if flow else None,
