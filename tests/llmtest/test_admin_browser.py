@@ -168,3 +168,10 @@ def test_an_operator_reads_the_dashboard_and_accepts_a_suggestion_by_clicking(
         "invoice 2026-114",
     )
     assert not browser.find_elements(By.ID, "low-credit")
+
+    # The admin's dark theme (its toggle keeps the choice in localStorage): the
+    # charts draw their text in the page's colour.
+    browser.execute_script("localStorage.setItem('theme', 'dark')")
+    browser.get(f"{live_server.url}/admin/dashboard/flow/{route.flow_id}/")
+    _wait_for(browser, "#cost-quality svg")
+    _screenshot(browser, artifacts / "06-flow-dark.png")
