@@ -38,9 +38,11 @@ def usd(value: Decimal | float | None) -> str:
     if value is None:
         return "—"
     amount = float(value)
-    if amount != 0 and abs(amount) < 0.01:
-        return f"${amount:.4g}" if abs(amount) >= 1e-4 else f"${amount:.2e}"
-    return f"${amount:,.2f}"
+    sign, amount = ("-" if amount < 0 else ""), abs(amount)
+    if amount != 0 and amount < 0.01:
+        digits = f"{amount:.4g}" if amount >= 1e-4 else f"{amount:.2e}"
+        return f"{sign}${digits}"
+    return f"{sign}${amount:,.2f}"
 
 
 def ms(value: float | None) -> str:
