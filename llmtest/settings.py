@@ -33,7 +33,7 @@ CSRF_TRUSTED_ORIGINS: list[str] = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 
 INSTALLED_APPS = [
     "daphne",
-    # The admin, with the dashboard as its index (llmtest.admin.GatewayAdminSite).
+    # The admin, with the dashboard as its index (llmtest.admin_site.GatewayAdminSite).
     "llmtest.apps.GatewayAdminConfig",
     "django.contrib.auth",
     "django.contrib.contenttypes",
