@@ -2,14 +2,18 @@ from typing import Any
 
 from django.conf import settings
 from django.contrib import admin, messages
+from django.contrib.admin.utils import unquote
+from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.db.models import QuerySet
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.template.response import TemplateResponse
-from django.urls import reverse
+from django.urls import URLPattern, path, reverse
+from django.utils.dateformat import format as date_format
 from django.utils.html import format_html, format_html_join
+from django.utils.timezone import localtime
 
-from accounts import services
+from accounts import selectors, services
 from accounts.forms import CreditChangeForm
 from accounts.models import Account, ApiKey, CreditEntry, Feedback
 
@@ -38,15 +42,45 @@ class ApiKeyInline(admin.TabularInline):
         return False
 
 
+def _credit_outlook_text(outlook: selectors.CreditOutlook) -> str:
+    if outlook.days_left is None:
+        runway = f"nothing charged in the last {selectors.BURN_WINDOW_DAYS} days"
+    else:
+        runway = f"about {outlook.days_left:,.1f} days left at that rate"
+    return (
+        f"{outlook.credits_usd:,.2f} USD left; burning {outlook.burn_per_day_usd:,.4f}"
+        f" USD a day (last {selectors.BURN_WINDOW_DAYS} days' charges): {runway}."
+    )
+
+
 @admin.register(Account)
 class AccountAdmin(admin.ModelAdmin):
+    change_form_template = "admin/accounts/account_change_form.html"
     list_display = ["email", "credits_usd", "total_spent", "created_at"]
     search_fields = ["email"]
-    readonly_fields = ["credits_usd", "total_spent", "created_at", "recent_ledger"]
+    readonly_fields = [
+        "credits_usd",
+        "credit_outlook",
+        "total_spent",
+        "created_at",
+        "recent_ledger",
+    ]
     # Every charged call is a ledger row, so the ledger is not an inline: a busy
     # account's page would render (and on save, validate) millions of rows.
     inlines = [ApiKeyInline]
     actions = ["change_credits", "create_key"]
+
+    @admin.display(description="Credit outlook")
+    def credit_outlook(self, account: Account) -> str:
+        if account.pk is None:
+            return "—"
+        outlook = selectors.account_outlook(account)
+        text = _credit_outlook_text(outlook)
+        if outlook.low:
+            return format_html(
+                '<strong class="errornote">Low on credit: {}</strong>', text
+            )
+        return text
 
     @admin.display(description="Ledger")
     def recent_ledger(self, account: Account) -> str:
@@ -55,10 +89,11 @@ class AccountAdmin(admin.ModelAdmin):
         entries = account.ledger.order_by("-created_at", "-id")[:_RECENT_LEDGER_ROWS]
         rows = format_html_join(
             "",
-            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            '<tr><td>{}</td><td>{}</td><td style="text-align: right">{}</td>'
+            "<td>{}</td></tr>",
             (
                 (
-                    entry.created_at,
+                    date_format(localtime(entry.created_at), "Y-m-d H:i:s"),
                     entry.get_kind_display(),
                     entry.amount_usd,
                     entry.note,
@@ -68,8 +103,9 @@ class AccountAdmin(admin.ModelAdmin):
         )
         everything = reverse("admin:accounts_creditentry_changelist")
         return format_html(
-            '<table>{}</table><p><a href="{}?account__id__exact={}">'
-            "All ledger entries</a></p>",
+            '<table id="account-ledger"><thead><tr><th>When</th><th>Kind</th>'
+            "<th>USD</th><th>Reason</th></tr></thead><tbody>{}</tbody></table>"
+            '<p><a href="{}?account__id__exact={}">All ledger entries</a></p>',
             rows,
             everything,
             account.pk,
@@ -95,10 +131,53 @@ class AccountAdmin(admin.ModelAdmin):
             "title": "Change credits",
             "accounts": queryset,
             "form": form,
-            "action": "change_credits",
+            # The list's action posts back to the list; one account's page posts
+            # to its own credits URL, which needs no action fields.
+            "action": "change_credits" if "action" in request.POST else "",
             "opts": self.model._meta,
         }
         return TemplateResponse(request, "admin/accounts/change_credits.html", context)
+
+    def get_urls(self) -> list[URLPattern]:
+        # Ahead of the defaults, whose "<object_id>/" pattern would catch it.
+        return [
+            path(
+                "<path:object_id>/credits/",
+                self.admin_site.admin_view(self.credits_view),
+                name="accounts_account_credits",
+            ),
+            *super().get_urls(),
+        ]
+
+    def credits_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
+        """The change-credits form for one account, from its page's button."""
+        account = self.get_object(request, unquote(object_id))
+        if account is None:
+            raise Http404(f"No account with id {object_id}.")
+        if not self.has_change_permission(request, account):
+            raise PermissionDenied
+        response = self.change_credits(request, Account.objects.filter(pk=account.pk))
+        if response is None:
+            change = reverse("admin:accounts_account_change", args=[account.pk])
+            return HttpResponseRedirect(change)
+        return response
+
+    def change_view(
+        self,
+        request: HttpRequest,
+        object_id: str,
+        form_url: str = "",
+        extra_context: dict[str, Any] | None = None,
+    ) -> HttpResponse:
+        account = self.get_object(request, unquote(object_id))
+        outlook = selectors.account_outlook(account) if account else None
+        context = {
+            **(extra_context or {}),
+            "credit_warning": f"{outlook.warning}. {_credit_outlook_text(outlook)}"
+            if outlook and outlook.low
+            else "",
+        }
+        return super().change_view(request, object_id, form_url, context)
 
     @admin.action(description="Create an API key (shown once)")
     def create_key(self, request: HttpRequest, queryset: QuerySet[Account]) -> None:

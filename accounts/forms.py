@@ -24,7 +24,13 @@ class CreditChangeForm(forms.Form):
             "only for an adjustment that takes credits away."
         ),
     )
-    note = forms.CharField(max_length=200, required=False)
+    # Every change names its reason (an invoice, a goodwill credit, a correction):
+    # the ledger row keeps it.
+    note = forms.CharField(
+        label="Reason",
+        max_length=200,
+        help_text="Kept on the ledger row, e.g. 'invoice 2026-114'.",
+    )
 
     def clean(self) -> dict:
         data = super().clean() or {}

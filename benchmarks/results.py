@@ -25,7 +25,8 @@ _MIN_SPEEDUP_PCT = 10.0
 _MIN_SPEEDUP_MS = 50.0
 
 
-def _bar(goal: str) -> float:
+def quality_bar(goal: str) -> float:
+    """The bar the lower bound of a challenger's 95% interval must clear."""
     return {
         "cost": settings.BENCHMARK_BAR_COST,
         "speed": settings.BENCHMARK_BAR_SPEED,
@@ -175,7 +176,7 @@ def _quality(goal: str, row: dict[str, Any]) -> dict[str, Any]:
         "rate": row[metric],
         "low": interval["low"],
         "high": interval["high"],
-        "bar": _bar(goal),
+        "bar": quality_bar(goal),
         "wins": row["wins"],
         "ties": row["ties"],
         "losses": row["losses"],
@@ -215,7 +216,7 @@ def _margins(goal: str) -> str:
 
 
 def recommend(goal: str, rows: list[dict[str, Any]], baseline: dict[str, Any]) -> dict:
-    bar = _bar(goal)
+    bar = quality_bar(goal)
     heading = {
         "cost": "cheaper",
         "speed": "faster",

@@ -3,21 +3,63 @@ from typing import Any
 
 from django import forms
 from django.contrib import admin
+from django.contrib.admin.utils import unquote
 from django.db import transaction
 from django.db.models import QuerySet
-from django.http import HttpRequest
-from django.utils.html import format_html_join
+from django.http import HttpRequest, HttpResponse
+from django.urls import NoReverseMatch, reverse
+from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
 
 from flows import config, routes
 from flows.models import Call, Flow, Route, Sample
 
 
+def _dashboard_url(flow: Flow) -> str | None:
+    try:
+        return reverse("admin:dashboard_flow", args=[flow.pk])
+    except NoReverseMatch:
+        # The site in use has no dashboard (only the gateway's own site has one).
+        return None
+
+
 @admin.register(Flow)
 class FlowAdmin(admin.ModelAdmin):
-    list_display = ["name", "account", "capture_rate", "capture_cap", "created_at"]
+    change_form_template = "admin/flows/flow_change_form.html"
+    list_display = [
+        "name",
+        "account",
+        "dashboard",
+        "capture_rate",
+        "capture_cap",
+        "created_at",
+    ]
+    list_select_related = ["account"]
     search_fields = ["name", "account__email"]
     list_filter = ["created_at"]
+
+    @admin.display(description="Dashboard")
+    def dashboard(self, flow: Flow) -> str:
+        url = _dashboard_url(flow)
+        return (
+            format_html('<a href="{}">costs, models, benchmarks</a>', url)
+            if url
+            else "—"
+        )
+
+    def change_view(
+        self,
+        request: HttpRequest,
+        object_id: str,
+        form_url: str = "",
+        extra_context: dict[str, Any] | None = None,
+    ) -> HttpResponse:
+        flow = self.get_object(request, unquote(object_id))
+        context = {
+            **(extra_context or {}),
+            "dashboard_url": _dashboard_url(flow) if flow else None,
+        }
+        return super().change_view(request, object_id, form_url, context)
 
 
 @admin.register(Call)

@@ -33,7 +33,8 @@ CSRF_TRUSTED_ORIGINS: list[str] = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 
 INSTALLED_APPS = [
     "daphne",
-    "django.contrib.admin",
+    # The admin, with the dashboard as its index (llmtest.admin_site.GatewayAdminSite).
+    "llmtest.apps.GatewayAdminConfig",
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -295,6 +296,13 @@ CELERY_BEAT_SCHEDULE = (
 TRENDING_NEW_DAYS: int = env.int("TRENDING_NEW_DAYS", default=30)
 TRENDING_MIN_CALLS: int = env.int("TRENDING_MIN_CALLS", default=20)
 TRENDING_LIMIT: int = env.int("TRENDING_LIMIT", default=20)
+
+# --- The admin dashboard -------------------------------------------------------------
+
+# An account's credits are shown as low (on the dashboard and its page) below this
+# many USD, or when they last fewer than this many days at the last 7 days' burn.
+CREDIT_WARNING_USD: float = env.float("CREDIT_WARNING_USD", default=5.0)
+CREDIT_WARNING_DAYS: float = env.float("CREDIT_WARNING_DAYS", default=7.0)
 
 # --- Logging -------------------------------------------------------------------------
 

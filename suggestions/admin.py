@@ -15,6 +15,7 @@ from django.http import (
 )
 from django.urls import NoReverseMatch, URLPattern, path, reverse
 from django.utils.html import format_html
+from django.utils.http import url_has_allowed_host_and_scheme
 
 from llmtest.errors import GatewayError
 from suggestions import services
@@ -179,8 +180,19 @@ class SuggestionAdmin(admin.ModelAdmin):
                 request, f"Suggestion {suggestion.pk} {suggestion.status}."
             )
 
-        change = reverse("admin:suggestions_suggestion_change", args=[suggestion.pk])
-        return HttpResponseRedirect(change)
+        return HttpResponseRedirect(self._back(request, suggestion))
+
+    def _back(self, request: HttpRequest, suggestion: Suggestion) -> str:
+        """Where the button was pressed (a page of this site, as `next` says, such
+        as the dashboard), else the suggestion's page."""
+        wanted = request.POST.get("next", "")
+        if wanted and url_has_allowed_host_and_scheme(
+            wanted,
+            allowed_hosts={request.get_host()},
+            require_https=request.is_secure(),
+        ):
+            return wanted
+        return reverse("admin:suggestions_suggestion_change", args=[suggestion.pk])
 
     def change_view(
         self,

@@ -5,7 +5,8 @@ import factory
 from accounts import services
 from accounts.models import Account
 from benchmarks.models import Benchmark
-from flows.models import Call, Flow
+from flows.models import Call, Flow, Sample
+from flows.samples import sample_digest
 from suggestions.models import Suggestion
 
 
@@ -82,3 +83,15 @@ class SuggestionFactory(factory.django.DjangoModelFactory):
     optimize_for = "balanced"
     summary = "gpt-4o-mini wins or ties on 96% of samples at a sixth of the cost."
     figures = factory.LazyFunction(lambda: {"cost_change_pct": -83.3, "samples": 50})
+
+
+class SampleFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Sample
+
+    flow = factory.SubFactory(FlowFactory)
+    messages = factory.Sequence(
+        lambda n: [{"role": "user", "content": f"Where is my order #{1000 + n}?"}]
+    )
+    source = Sample.Source.SEEDED
+    digest = factory.LazyAttribute(lambda sample: sample_digest(sample.messages))

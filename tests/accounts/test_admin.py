@@ -11,7 +11,7 @@ from rest_framework.test import APIClient
 
 from accounts import services
 from accounts.models import Account, ApiKey, CreditEntry, Feedback, hash_key
-from tests.factories import AccountFactory, api_key_for
+from tests.factories import AccountFactory, CallFactory, api_key_for
 
 pytestmark = pytest.mark.django_db
 
@@ -91,6 +91,7 @@ def test_an_admin_adjustment_can_take_credits_away(staff):
         "change_credits",
         [account.pk],
         apply="1",
+        note="correction",
         kind="adjustment",
         amount_usd="-1",
     )
@@ -115,6 +116,7 @@ def test_the_change_credits_action_refuses_a_bad_amount_and_changes_nothing(
         "change_credits",
         [account.pk],
         apply="1",
+        note="correction",
         kind=kind,
         amount_usd=amount,
     )
@@ -135,6 +137,7 @@ def test_a_refund_of_more_than_was_spent_is_a_form_error_and_changes_nothing(sta
         "change_credits",
         [account.pk],
         apply="1",
+        note="correction",
         kind="refund",
         amount_usd="1",
     )
@@ -156,6 +159,7 @@ def test_an_oversized_top_up_is_a_form_error_and_the_account_still_works(staff):
         "change_credits",
         [account.pk],
         apply="1",
+        note="correction",
         kind="topup",
         amount_usd="9999999999.9999999999",
     )
@@ -180,6 +184,7 @@ def test_a_change_one_account_cannot_hold_is_applied_to_none_of_them(staff):
         "change_credits",
         [roomy.pk, full.pk],
         apply="1",
+        note="correction",
         kind="topup",
         amount_usd="1000",
     )
@@ -373,3 +378,108 @@ def test_feedback_cannot_be_added_in_the_admin(staff):
     response = staff.get("/admin/accounts/feedback/add/")
 
     assert response.status_code == 403
+
+
+# --- credits from an account's page, the ledger and the low-credit warning ------------
+
+
+def _account_page(account: Account) -> str:
+    return f"/admin/accounts/account/{account.pk}/change/"
+
+
+def _credits_page(account: Account) -> str:
+    return f"/admin/accounts/account/{account.pk}/credits/"
+
+
+def test_an_accounts_page_links_to_its_credits_form(staff):
+    account = AccountFactory(credits=Decimal("30"))
+
+    page = staff.get(_account_page(account)).content.decode()
+    form = staff.get(_credits_page(account))
+
+    assert f'href="{_credits_page(account)}"' in page
+    assert form.status_code == 200
+    assert b'name="amount_usd"' in form.content and b'name="note"' in form.content
+    assert b'name="action"' not in form.content
+
+
+def test_credits_added_from_an_accounts_page_are_a_ledger_row_with_the_reason(staff):
+    account = AccountFactory(credits=Decimal("30"))
+
+    response = staff.post(
+        _credits_page(account),
+        {"apply": "1", "kind": "topup", "amount_usd": "12.5", "note": "invoice 77"},
+    )
+
+    assert response.status_code == 302
+    assert response["Location"] == _account_page(account)
+    account.refresh_from_db()
+    assert account.credits_usd == Decimal("42.5")
+    entry = account.ledger.first()
+    assert (entry.kind, entry.amount_usd, entry.note) == (
+        "topup",
+        Decimal("12.5"),
+        "invoice 77",
+    )
+    assert "invoice 77" in staff.get(_account_page(account)).content.decode()
+
+
+def test_a_credit_change_needs_a_reason(staff):
+    account = AccountFactory(credits=Decimal("30"))
+
+    response = staff.post(
+        _credits_page(account),
+        {"apply": "1", "kind": "adjustment", "amount_usd": "-2", "note": ""},
+    )
+
+    assert response.status_code == 200
+    assert response.context["form"].errors["note"] == ["This field is required."]
+    account.refresh_from_db()
+    assert account.credits_usd == Decimal("30")
+
+
+def test_the_credits_page_of_an_unknown_account_is_a_404(staff):
+    assert staff.get("/admin/accounts/account/999999/credits/").status_code == 404
+
+
+def test_an_accounts_page_shows_its_ledger_newest_first(staff):
+    account = AccountFactory(credits=Decimal("30"))
+    services.credits_add(account, Decimal("-1.5"), "adjustment", "goodwill reversal")
+
+    page = staff.get(_account_page(account)).content.decode()
+
+    assert 'id="account-ledger"' in page
+    assert page.index("goodwill reversal") < page.index("factory")
+
+
+def _charge(account: Account, usd: str) -> None:
+    call = CallFactory(flow__account=account, cost_usd=Decimal(usd))
+    services.charges_apply([services.Charge(account.pk, call.id, Decimal(usd))])
+
+
+def test_an_account_below_the_warning_level_is_shown_as_low(staff, settings):
+    settings.CREDIT_WARNING_USD = 5.0
+    account = AccountFactory(credits=Decimal("4"))
+
+    page = staff.get(_account_page(account)).content.decode()
+
+    assert 'id="low-credit"' in page
+    assert "below the 5 USD warning level" in page
+
+
+def test_an_account_that_burns_through_its_credits_within_the_days_is_low(
+    staff, settings
+):
+    settings.CREDIT_WARNING_USD = 1.0
+    settings.CREDIT_WARNING_DAYS = 7.0
+    account = AccountFactory(credits=Decimal("50"))
+    _charge(account, "14")  # 2 USD a day over the week: 18 days left
+
+    relaxed = staff.get(_account_page(account)).content.decode()
+    settings.CREDIT_WARNING_DAYS = 30.0
+    strict = staff.get(_account_page(account)).content.decode()
+
+    assert 'id="low-credit"' not in relaxed
+    assert "about 18.0 days left" in relaxed
+    assert 'id="low-credit"' in strict
+    assert "fewer than 30 days at the current burn" in strict

@@ -1,0 +1,498 @@
+"""Small server-side SVG charts for the admin: bars, lines and a scatter with error
+bars. No JavaScript and nothing fetched, so they work offline and print.
+
+Every chart is an accessible image: `role="img"` with a `<title>` and a `<desc>`
+summing up the data, and a `<title>` on each mark that a browser shows on hover.
+Text and axes are drawn in `currentColor`, so they follow the admin's light or dark
+theme. Every piece of text is escaped here; the result is safe to put in a page.
+"""
+
+import math
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from itertools import count
+
+from django.utils.html import escape
+from django.utils.safestring import SafeString, mark_safe
+
+# Pixels of the drawing (it scales to its container through the viewBox).
+WIDTH = 720
+HEIGHT = 280
+_MARGIN_LEFT = 64
+_MARGIN_RIGHT = 20
+_MARGIN_TOP = 34  # room for the legend
+_MARGIN_BOTTOM = 44  # room for the x labels and the axis title
+_FONT_PX = 11
+# Okabe and Ito's palette: told apart with every common kind of colour blindness.
+PALETTE = (
+    "#0072B2",
+    "#E69F00",
+    "#009E73",
+    "#CC79A7",
+    "#56B4E9",
+    "#D55E00",
+    "#F0E442",
+    "#999999",
+)
+# At most this many labels on the x axis of a bar or line chart; the rest are
+# skipped evenly (30 days would otherwise overlap).
+_MAX_X_LABELS = 8
+
+Format = Callable[[float], str]
+_ids = count(1)
+
+
+@dataclass(frozen=True, slots=True)
+class Series:
+    """One named row of values, one per label; None where there is no value."""
+
+    name: str
+    values: Sequence[float | None]
+
+
+@dataclass(frozen=True, slots=True)
+class Point:
+    """A mark on a scatter chart, with an optional vertical interval around `y`."""
+
+    label: str
+    x: float
+    y: float
+    low: float | None = None
+    high: float | None = None
+    # "recommended", "better" or "other": how the point is drawn and named.
+    kind: str = "other"
+    note: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Reference:
+    """A dashed line across the plot at one value, with its label."""
+
+    label: str
+    value: float
+
+
+@dataclass(slots=True)
+class _Canvas:
+    title: str
+    desc: str
+    width: int = WIDTH
+    height: int = HEIGHT
+    chart_id: str = field(default_factory=lambda: f"chart-{next(_ids)}")
+    parts: list[str] = field(default_factory=list)
+
+    def add(self, markup: str) -> None:
+        self.parts.append(markup)
+
+    def render(self) -> SafeString:
+        head = (
+            f'<svg xmlns="http://www.w3.org/2000/svg" class="chart" role="img" '
+            f'viewBox="0 0 {self.width} {self.height}" width="100%" '
+            f'aria-labelledby="{self.chart_id}-title {self.chart_id}-desc" '
+            f'font-size="{_FONT_PX}" font-family="inherit">'
+            f'<title id="{self.chart_id}-title">{escape(self.title)}</title>'
+            f'<desc id="{self.chart_id}-desc">{escape(self.desc)}</desc>'
+        )
+        # Every variable piece above and in `parts` went through escape().
+        return mark_safe(head + "".join(self.parts) + "</svg>")  # noqa: S308
+
+    def box(self) -> tuple[float, float, float, float]:
+        """left, top, right, bottom of the plotting area."""
+        return (
+            _MARGIN_LEFT,
+            _MARGIN_TOP,
+            self.width - _MARGIN_RIGHT,
+            self.height - _MARGIN_BOTTOM,
+        )
+
+
+# --- scales and ticks ---------------------------------------------------------------
+
+
+def nice_ticks(low: float, high: float, target: int = 5) -> list[float]:
+    """Round tick values covering [low, high], about `target` of them, at steps of
+    1, 2 or 5 times a power of ten. A flat range gets a range around it."""
+    if not (math.isfinite(low) and math.isfinite(high)):
+        raise ValueError("tick bounds must be finite")
+    if low > high:
+        low, high = high, low
+    if low == high:
+        pad = abs(low) * 0.5 or 1.0
+        low, high = low - pad if low < 0 else 0.0, high + pad
+    raw_step = (high - low) / max(target, 1)
+    magnitude = 10 ** math.floor(math.log10(raw_step))
+    step = next(m * magnitude for m in (1, 2, 2.5, 5, 10) if m * magnitude >= raw_step)
+    first = math.floor(low / step + 1e-9) * step
+    ticks = []
+    value = first
+    while value < high + step * 0.999:
+        ticks.append(round(value, 12))
+        value += step
+    return ticks
+
+
+@dataclass(frozen=True, slots=True)
+class _Scale:
+    domain_low: float
+    domain_high: float
+    range_low: float
+    range_high: float
+
+    def __call__(self, value: float) -> float:
+        span = self.domain_high - self.domain_low or 1.0
+        share = (value - self.domain_low) / span
+        return self.range_low + share * (self.range_high - self.range_low)
+
+
+def _text(
+    x: float, y: float, text: str, anchor: str = "middle", extra: str = ""
+) -> str:
+    return (
+        f'<text x="{x:.1f}" y="{y:.1f}" text-anchor="{anchor}" fill="currentColor" '
+        f"{extra}>{escape(text)}</text>"
+    )
+
+
+def _y_axis(canvas: _Canvas, scale: _Scale, ticks: list[float], fmt: Format) -> None:
+    left, _, right, _ = canvas.box()
+    for tick in ticks:
+        y = scale(tick)
+        canvas.add(
+            f'<line x1="{left}" x2="{right}" y1="{y:.1f}" y2="{y:.1f}" '
+            'stroke="currentColor" stroke-opacity="0.15"/>'
+        )
+        canvas.add(_text(left - 6, y + 4, fmt(tick), anchor="end"))
+
+
+def _axis_titles(canvas: _Canvas, x_title: str, y_title: str) -> None:
+    left, top, right, bottom = canvas.box()
+    canvas.add(
+        f'<line x1="{left}" x2="{right}" y1="{bottom}" y2="{bottom}" '
+        'stroke="currentColor" stroke-opacity="0.6"/>'
+    )
+    canvas.add(
+        f'<line x1="{left}" x2="{left}" y1="{top}" y2="{bottom}" '
+        'stroke="currentColor" stroke-opacity="0.6"/>'
+    )
+    if x_title:
+        canvas.add(_text((left + right) / 2, canvas.height - 6, x_title))
+    if y_title:
+        middle = (top + bottom) / 2
+        canvas.add(
+            _text(
+                14,
+                middle,
+                y_title,
+                extra=f'transform="rotate(-90 14 {middle:.1f})"',
+            )
+        )
+
+
+def _legend(canvas: _Canvas, entries: list[tuple[str, str, str]]) -> None:
+    """Entries of (name, colour, shape), laid out left to right above the plot."""
+    x = float(_MARGIN_LEFT)
+    for name, colour, shape in entries:
+        if shape == "line":
+            canvas.add(
+                f'<line x1="{x:.1f}" x2="{x + 14:.1f}" y1="12" y2="12" '
+                f'stroke="{colour}" stroke-width="2.5"/>'
+            )
+        elif shape == "dash":
+            canvas.add(
+                f'<line x1="{x:.1f}" x2="{x + 14:.1f}" y1="12" y2="12" '
+                f'stroke="{colour}" stroke-width="1.5" stroke-dasharray="4 3"/>'
+            )
+        else:
+            canvas.add(
+                f'<rect x="{x:.1f}" y="6" width="12" height="12" fill="{colour}" '
+                'rx="2"/>'
+            )
+        canvas.add(_text(x + 18, 16, name, anchor="start", extra='class="legend"'))
+        # Wide enough for the name at the font's size, averaged.
+        x += 34 + len(name) * _FONT_PX * 0.62
+
+
+def _x_labels(canvas: _Canvas, labels: Sequence[str], centres: list[float]) -> None:
+    _, _, _, bottom = canvas.box()
+    every = max(1, math.ceil(len(labels) / _MAX_X_LABELS))
+    for index, (label, x) in enumerate(zip(labels, centres, strict=True)):
+        if index % every == 0:
+            canvas.add(_text(x, bottom + 16, label))
+
+
+def _empty(canvas: _Canvas, message: str) -> SafeString:
+    left, top, right, bottom = canvas.box()
+    canvas.add(
+        f'<rect x="{left}" y="{top}" width="{right - left}" height="{bottom - top}" '
+        'fill="none" stroke="currentColor" stroke-opacity="0.2"/>'
+    )
+    canvas.add(_text((left + right) / 2, (top + bottom) / 2, message))
+    return canvas.render()
+
+
+def _has_values(series: Sequence[Series]) -> bool:
+    return any(v is not None for s in series for v in s.values)
+
+
+def _summary(labels: Sequence[str], series: Sequence[Series], fmt: Format) -> str:
+    """One sentence per series: its total or range, for the chart's <desc>."""
+    span = f"{labels[0]} to {labels[-1]}" if labels else "no period"
+    parts = []
+    for item in series:
+        values = [v for v in item.values if v is not None]
+        if values:
+            parts.append(
+                f"{item.name}: from {fmt(min(values))} to {fmt(max(values))}, "
+                f"total {fmt(sum(values))}"
+            )
+    return f"{span}. " + "; ".join(parts) if parts else f"{span}. No data."
+
+
+# --- charts -------------------------------------------------------------------------
+
+
+def bar_chart(
+    title: str,
+    labels: Sequence[str],
+    series: Sequence[Series],
+    *,
+    y_title: str = "",
+    x_title: str = "",
+    fmt: Format = str,
+    empty_message: str = "No data in this period",
+    size: tuple[int, int] = (WIDTH, HEIGHT),
+) -> SafeString:
+    """Stacked bars: one bar per label, one coloured segment per series."""
+    canvas = _Canvas(title, _summary(labels, series, fmt), *size)
+    if not labels or not _has_values(series):
+        return _empty(canvas, empty_message)
+    for item in series:
+        if len(item.values) != len(labels):
+            raise ValueError(f"series {item.name!r} needs one value per label")
+        if any(v is not None and v < 0 for v in item.values):
+            raise ValueError("stacked bars need values of 0 or more")
+
+    totals = [sum(s.values[i] or 0 for s in series) for i in range(len(labels))]
+    ticks = nice_ticks(0, max(totals) or 1)
+    left, top, right, bottom = canvas.box()
+    y = _Scale(ticks[0], ticks[-1], bottom, top)
+    _y_axis(canvas, y, ticks, fmt)
+
+    slot = (right - left) / len(labels)
+    width = max(1.0, slot * 0.72)
+    centres = [left + slot * (i + 0.5) for i in range(len(labels))]
+    for index, label in enumerate(labels):
+        base = 0.0
+        for colour, item in zip(_colours(len(series)), series, strict=True):
+            value = item.values[index] or 0
+            if value <= 0:
+                continue
+            y_top, y_bottom = y(base + value), y(base)
+            canvas.add(
+                f'<rect x="{centres[index] - width / 2:.1f}" y="{y_top:.1f}" '
+                f'width="{width:.1f}" height="{max(y_bottom - y_top, 0.5):.1f}" '
+                f'fill="{colour}"><title>{escape(label)}: {escape(item.name)} '
+                f"{escape(fmt(value))}</title></rect>"
+            )
+            base += value
+    _x_labels(canvas, labels, centres)
+    _axis_titles(canvas, x_title, y_title)
+    _legend(
+        canvas,
+        [
+            (s.name, c, "box")
+            for s, c in zip(series, _colours(len(series)), strict=True)
+        ],
+    )
+    return canvas.render()
+
+
+def line_chart(
+    title: str,
+    labels: Sequence[str],
+    series: Sequence[Series],
+    *,
+    y_title: str = "",
+    x_title: str = "",
+    fmt: Format = str,
+    empty_message: str = "No data in this period",
+    size: tuple[int, int] = (WIDTH, HEIGHT),
+) -> SafeString:
+    """One line per series over the labels; a missing value breaks the line."""
+    canvas = _Canvas(title, _summary(labels, series, fmt), *size)
+    if not labels or not _has_values(series):
+        return _empty(canvas, empty_message)
+    for item in series:
+        if len(item.values) != len(labels):
+            raise ValueError(f"series {item.name!r} needs one value per label")
+
+    values = [v for s in series for v in s.values if v is not None]
+    ticks = nice_ticks(min(0.0, min(values)), max(values))
+    left, top, right, bottom = canvas.box()
+    y = _Scale(ticks[0], ticks[-1], bottom, top)
+    _y_axis(canvas, y, ticks, fmt)
+
+    slot = (right - left) / len(labels)
+    centres = [left + slot * (i + 0.5) for i in range(len(labels))]
+    for colour, item in zip(_colours(len(series)), series, strict=True):
+        for run in _runs(item.values):
+            points = " ".join(f"{centres[i]:.1f},{y(v):.1f}" for i, v in run)
+            canvas.add(
+                f'<polyline points="{points}" fill="none" stroke="{colour}" '
+                'stroke-width="2"/>'
+            )
+        for index, value in enumerate(item.values):
+            if value is None:
+                continue
+            canvas.add(
+                f'<circle cx="{centres[index]:.1f}" cy="{y(value):.1f}" r="3" '
+                f'fill="{colour}"><title>{escape(labels[index])}: '
+                f"{escape(item.name)} {escape(fmt(value))}</title></circle>"
+            )
+    _x_labels(canvas, labels, centres)
+    _axis_titles(canvas, x_title, y_title)
+    _legend(
+        canvas,
+        [
+            (s.name, c, "line")
+            for s, c in zip(series, _colours(len(series)), strict=True)
+        ],
+    )
+    return canvas.render()
+
+
+def _runs(values: Sequence[float | None]) -> list[list[tuple[int, float]]]:
+    """The unbroken stretches of values, with their indexes."""
+    runs: list[list[tuple[int, float]]] = [[]]
+    for index, value in enumerate(values):
+        if value is None:
+            if runs[-1]:
+                runs.append([])
+        else:
+            runs[-1].append((index, value))
+    return [run for run in runs if run]
+
+
+_KIND_STYLE = {
+    # kind: (fill colour, legend name)
+    "recommended": (PALETTE[2], "recommended"),
+    "better": (PALETTE[4], "better: cheaper, and clears the bar"),
+    "other": (PALETTE[7], "other challengers"),
+}
+
+
+def scatter_chart(
+    title: str,
+    points: Sequence[Point],
+    *,
+    x_title: str = "",
+    y_title: str = "",
+    x_fmt: Format = str,
+    y_fmt: Format = str,
+    y_range: tuple[float, float] | None = None,
+    x_reference: Reference | None = None,
+    y_reference: Reference | None = None,
+    empty_message: str = "Nothing to plot",
+    size: tuple[int, int] = (WIDTH, HEIGHT),
+) -> SafeString:
+    """Points with vertical error bars (low to high), coloured by kind, and dashed
+    reference lines (e.g. the current model's cost, the quality bar)."""
+    desc = "; ".join(
+        f"{p.label}: {x_fmt(p.x)}, {y_fmt(p.y)}"
+        + (
+            f" (interval {y_fmt(p.low)} to {y_fmt(p.high)})"
+            if p.low is not None and p.high is not None
+            else ""
+        )
+        + (f", {p.kind}" if p.kind != "other" else "")
+        for p in points
+    )
+    canvas = _Canvas(title, desc or "No points.", *size)
+    if not points:
+        return _empty(canvas, empty_message)
+
+    xs = [p.x for p in points] + ([x_reference.value] if x_reference else [])
+    x_ticks = nice_ticks(min(0.0, min(xs)), max(xs) * 1.08 or 1)
+    ys = [v for p in points for v in (p.y, p.low, p.high) if v is not None]
+    y_low, y_high = y_range or (min(ys), max(ys))
+    y_ticks = nice_ticks(y_low, y_high)
+    left, top, right, bottom = canvas.box()
+    x = _Scale(x_ticks[0], x_ticks[-1], left, right)
+    y = _Scale(y_ticks[0], y_ticks[-1], bottom, top)
+    _y_axis(canvas, y, y_ticks, y_fmt)
+    for tick in x_ticks:
+        canvas.add(_text(x(tick), bottom + 16, x_fmt(tick)))
+
+    legend: list[tuple[str, str, str]] = []
+    if x_reference is not None:
+        _reference_line(canvas, x_reference, vertical=x(x_reference.value))
+        legend.append((x_reference.label, "currentColor", "dash"))
+    if y_reference is not None:
+        _reference_line(canvas, y_reference, horizontal=y(y_reference.value))
+        legend.append((y_reference.label, PALETTE[5], "dash"))
+    for point in points:
+        _scatter_point(canvas, point, x, y, x_fmt, y_fmt)
+    kinds = {p.kind for p in points}
+    legend += [(name, c, "box") for k, (c, name) in _KIND_STYLE.items() if k in kinds]
+    _axis_titles(canvas, x_title, y_title)
+    _legend(canvas, legend)
+    return canvas.render()
+
+
+def _reference_line(
+    canvas: _Canvas,
+    reference: Reference,
+    vertical: float | None = None,
+    horizontal: float | None = None,
+) -> None:
+    left, top, right, bottom = canvas.box()
+    if vertical is not None:
+        canvas.add(
+            f'<line x1="{vertical:.1f}" x2="{vertical:.1f}" y1="{top}" '
+            f'y2="{bottom}" stroke="currentColor" stroke-dasharray="4 3">'
+            f"<title>{escape(reference.label)}</title></line>"
+        )
+    if horizontal is not None:
+        canvas.add(
+            f'<line x1="{left}" x2="{right}" y1="{horizontal:.1f}" '
+            f'y2="{horizontal:.1f}" stroke="{PALETTE[5]}" stroke-dasharray="4 3">'
+            f"<title>{escape(reference.label)}</title></line>"
+        )
+
+
+def _scatter_point(
+    canvas: _Canvas, point: Point, x: _Scale, y: _Scale, x_fmt: Format, y_fmt: Format
+) -> None:
+    colour = _KIND_STYLE.get(point.kind, _KIND_STYLE["other"])[0]
+    cx, cy = x(point.x), y(point.y)
+    tooltip = f"{point.label}: {x_fmt(point.x)}, {y_fmt(point.y)}"
+    if point.low is not None and point.high is not None:
+        tooltip += f" (95% interval {y_fmt(point.low)} to {y_fmt(point.high)})"
+        y_low, y_high = y(point.low), y(point.high)
+        canvas.add(
+            f'<g class="error-bar" stroke="{colour}" stroke-width="1.5">'
+            f'<line x1="{cx:.1f}" x2="{cx:.1f}" y1="{y_low:.1f}" y2="{y_high:.1f}"/>'
+            f'<line x1="{cx - 5:.1f}" x2="{cx + 5:.1f}" y1="{y_low:.1f}" '
+            f'y2="{y_low:.1f}"/>'
+            f'<line x1="{cx - 5:.1f}" x2="{cx + 5:.1f}" y1="{y_high:.1f}" '
+            f'y2="{y_high:.1f}"/></g>'
+        )
+    if point.note:
+        tooltip += f" — {point.note}"
+    ring = (
+        f'<circle cx="{cx:.1f}" cy="{cy:.1f}" r="9" fill="none" '
+        f'stroke="{colour}" stroke-width="2"/>'
+        if point.kind == "recommended"
+        else ""
+    )
+    canvas.add(
+        f'<g class="point point-{escape(point.kind)}">{ring}'
+        f'<circle cx="{cx:.1f}" cy="{cy:.1f}" r="5" fill="{colour}" '
+        f'stroke="white" stroke-width="1"/>'
+        f"<title>{escape(tooltip)}</title></g>"
+    )
+    canvas.add(_text(cx + 9, cy - 8, point.label, anchor="start"))
+
+
+def _colours(n: int) -> list[str]:
+    return [PALETTE[i % len(PALETTE)] for i in range(n)]
