@@ -55,6 +55,19 @@ ASSUMED_PRICES = {
     CHALLENGER: (Decimal("0.05"), Decimal("0.20")),
 }
 BENCHMARK_FLOW = "classifier"
+# llama.cpp holds the judge's reply to the verdict's JSON shape with a grammar built
+# from this schema; without it, a model this small seldom writes readable JSON.
+JUDGE_RESPONSE_FORMAT = {
+    "type": "json_object",
+    "schema": {
+        "type": "object",
+        "properties": {
+            "winner": {"type": "string", "enum": ["A", "B", "tie"]},
+            "reason": {"type": "string", "maxLength": 160},
+        },
+        "required": ["winner", "reason"],
+    },
+}
 # Seconds: loading the weights takes a few; the gateway starts in about one.
 START_TIMEOUT_S = 120
 # Seconds a whole benchmark may take on two cores before the demo gives up.
@@ -103,6 +116,7 @@ def demo_environment(workdir: Path) -> dict[str, str]:
         "OPENAI_API_KEY": "",
         "ANTHROPIC_API_KEY": "",
         "JUDGE_MODEL": CURRENT_MODEL,
+        "JUDGE_RESPONSE_FORMAT": json.dumps(JUDGE_RESPONSE_FORMAT),
         "SAMPLE_CAPTURE_RATE": "1",
         "BENCHMARK_MAX_TOKENS": "64",
         "LOG_LEVEL": "WARNING",
@@ -337,6 +351,27 @@ def print_flows(http: httpx.Client) -> None:
         )
 
 
+def captured_samples(http: httpx.Client, sent: int) -> dict[str, Any]:
+    """The benchmarked flow's sample counts, once every call's record is written
+    (the gateway writes records and samples in batches, a moment after a call)."""
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        recorded = sum(row["calls"] for row in http.get("/api/flows").json())
+        if recorded >= sent:
+            break
+        time.sleep(0.2)
+    # Samples are written just after their calls' records: read until they settle.
+    previous: dict[str, Any] = {}
+    while time.monotonic() < deadline:
+        samples = {row["flow"]: row for row in http.get("/api/samples").json()}
+        current = dict(samples.get(BENCHMARK_FLOW) or {})
+        if current and current == previous:
+            break
+        previous = current
+        time.sleep(0.3)
+    return previous
+
+
 def print_result(result: dict[str, Any]) -> None:
     baseline = result["baseline"]
     say(
@@ -362,6 +397,10 @@ def print_result(result: dict[str, Any]) -> None:
     say()
     say(f"Verdict: {verdict}")
     say(f"  {recommendation['reason']}")
+    say(
+        "  (Each pair is judged twice with the answers swapped; a win or a loss "
+        "counts only when both orders agree, anything else is a tie.)"
+    )
     if result.get("suggestion_id"):
         say(f"  Suggestion {result['suggestion_id']} was filed (GET /api/suggestions).")
 
@@ -470,8 +509,7 @@ def run(workdir: Path, processes: list[Started]) -> None:
 
     headers = {"Authorization": f"Bearer {key}"}
     with httpx.Client(base_url=GATEWAY_URL, headers=headers, timeout=30) as http:
-        samples = {row["flow"]: row for row in http.get("/api/samples").json()}
-        row = samples[BENCHMARK_FLOW]
+        row = captured_samples(http, sent)
         say(
             f"Samples captured from that traffic: {row['samples']} for "
             f"{BENCHMARK_FLOW} (a benchmark needs {row['minimum']})"
