@@ -420,17 +420,22 @@ def print_account(http: httpx.Client) -> None:
 
 
 @contextlib.contextmanager
-def stopped_on_sigterm() -> Iterator[None]:
-    """SIGTERM ends the demo like Ctrl-C does, so its processes are stopped."""
+def interruptible() -> Iterator[None]:
+    """Ctrl-C and SIGTERM end the demo, so that its processes are stopped (also
+    where SIGINT came ignored, as in a shell's background job)."""
 
     def interrupt(signum: int, frame: Any) -> None:
         raise KeyboardInterrupt
 
-    previous = signal.signal(signal.SIGTERM, interrupt)
+    previous = {
+        number: signal.signal(number, interrupt)
+        for number in (signal.SIGINT, signal.SIGTERM)
+    }
     try:
         yield
     finally:
-        signal.signal(signal.SIGTERM, previous)
+        for number, handler in previous.items():
+            signal.signal(number, handler)
 
 
 def run(workdir: Path, processes: list[Started]) -> None:
@@ -511,8 +516,8 @@ def run(workdir: Path, processes: list[Started]) -> None:
     with httpx.Client(base_url=GATEWAY_URL, headers=headers, timeout=30) as http:
         row = captured_samples(http, sent)
         say(
-            f"Samples captured from that traffic: {row['samples']} for "
-            f"{BENCHMARK_FLOW} (a benchmark needs {row['minimum']})"
+            f"Samples captured from that traffic: {row.get('samples', 0)} for "
+            f"{BENCHMARK_FLOW} (a benchmark needs {row.get('minimum', '?')})"
         )
         say()
         say(
@@ -536,7 +541,7 @@ def main() -> None:
     processes: list[Started] = []
     failed = True
     try:
-        with stopped_on_sigterm():
+        with interruptible():
             run(workdir, processes)
         failed = False
     except KeyboardInterrupt:
