@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test lint serve worker beat
+.PHONY: run test lint serve worker beat demo
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -62,3 +62,14 @@ lint: $(VENV)/.installed-dev
 	$(BIN)/ruff format --check .
 	$(BIN)/ruff check .
 	$(BIN)/mypy .
+
+# The whole loop offline on a real small model (see the README's "Demo"): installs
+# requirements-demo.txt (llama-cpp-python compiles llama.cpp the first time, about
+# 12 minutes on 2 cores; pip's wheel cache makes later installs quick).
+$(VENV)/.installed-demo: requirements.txt requirements-dev.txt requirements-demo.txt | $(BIN)/python
+	@echo "make demo: installing requirements-demo.txt (the first time, llama.cpp compiles: ~12 min)"
+	$(BIN)/pip install --quiet -r requirements-demo.txt
+	touch $@ $(VENV)/.installed-dev $(VENV)/.installed
+
+demo: $(VENV)/.installed-demo
+	$(BIN)/python -m demo

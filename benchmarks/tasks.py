@@ -253,6 +253,7 @@ def _judge(benchmark: Benchmark, row: Judgment) -> None:
                     "messages": orders[i],
                     "source": client.JUDGE,
                     "max_tokens": 300,
+                    "response_format": settings.JUDGE_RESPONSE_FORMAT,
                 }
                 for i in pending
             ]

@@ -78,10 +78,12 @@ class CallAdmin(admin.ModelAdmin):
         "output_tokens",
         "latency_ms",
         "cost_usd",
+        "usage_estimated",
     ]
     list_filter = [
         "outcome",
         "source",
+        "usage_estimated",
         "provider",
         "served_model",
         "flow__name",

@@ -23,6 +23,8 @@ class FlowStatsOutputSerializer(serializers.Serializer):
     p95_latency_ms = serializers.FloatField()
     failed_calls = serializers.IntegerField()
     unpriced_calls = serializers.IntegerField()
+    # Calls whose provider reported no usage, priced from estimated token counts.
+    estimated_calls = serializers.IntegerField()
     input_tokens = serializers.IntegerField()
     output_tokens = serializers.IntegerField()
     last_call_at = serializers.DateTimeField()

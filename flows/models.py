@@ -84,6 +84,11 @@ class Call(models.Model):
     ttft_ms = models.FloatField(null=True, blank=True)
     cost_usd = money_field(null=True, blank=True)
     priced = models.BooleanField(default=False)
+    usage_estimated = models.BooleanField(
+        default=False,
+        help_text="The provider reported no usage: the token counts (and the cost) "
+        "are estimated from the text, about four characters per token.",
+    )
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:

@@ -93,6 +93,8 @@ class CallRecord:
     ttft_ms: float | None = None
     cost_usd: Decimal | None = None
     priced: bool = False
+    # The provider reported no usage: the token counts are the proxy's estimate.
+    usage_estimated: bool = False
     created_at: datetime = field(default_factory=timezone.now)
     # Set on a call captured as a sample: its request's messages (an Anthropic
     # request's as {role, content}, its system prompt first), unredacted, and the

@@ -47,6 +47,7 @@ class FlowModelStats:
     total_cost_usd: Decimal
     failed_calls: int
     unpriced_calls: int
+    estimated_calls: int
     input_tokens: int
     output_tokens: int
     last_call_at: datetime
@@ -78,6 +79,7 @@ def flow_model_stats(account_id: int) -> list[FlowModelStats]:
             total_cost=Sum("cost_usd"),
             failed=Count("id", filter=~Q(outcome=Call.Outcome.OK)),
             unpriced=Count("id", filter=Q(priced=False)),
+            estimated=Count("id", filter=Q(usage_estimated=True)),
             input_tokens=Sum("input_tokens"),
             output_tokens=Sum("output_tokens"),
             last_call_at=Max("created_at"),
@@ -112,6 +114,7 @@ def _stats_row(
         total_cost_usd=group["total_cost"] or Decimal(0),
         failed_calls=group["failed"],
         unpriced_calls=group["unpriced"],
+        estimated_calls=group["estimated"],
         input_tokens=group["input_tokens"] or 0,
         output_tokens=group["output_tokens"] or 0,
         last_call_at=group["last_call_at"],

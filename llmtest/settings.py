@@ -242,6 +242,12 @@ SAMPLE_REDACT: bool = env.bool("SAMPLE_REDACT", default=True)
 # The model that compares answers, and how often an unreadable verdict is asked again.
 JUDGE_MODEL: str = env.str("JUDGE_MODEL", default="gpt-4o-mini")
 JUDGE_RETRIES: int = env.int("JUDGE_RETRIES", default=1)
+# A JSON `response_format` sent with every judge request, for judges that can be held
+# to the verdict's shape: {"type": "json_object"} (OpenAI's JSON mode), or llama.cpp's
+# {"type": "json_object", "schema": {...}}. Empty: none is sent.
+JUDGE_RESPONSE_FORMAT: dict | None = env.json("JUDGE_RESPONSE_FORMAT", default=None)
+if JUDGE_RESPONSE_FORMAT is not None and not isinstance(JUDGE_RESPONSE_FORMAT, dict):
+    raise ImproperlyConfigured("JUDGE_RESPONSE_FORMAT must be a JSON object.")
 # Samples one benchmark replays at most (the most recent ones).
 BENCHMARK_MAX_SAMPLES: int = env.int("BENCHMARK_MAX_SAMPLES", default=100)
 BENCHMARK_MAX_CHALLENGERS: int = env.int("BENCHMARK_MAX_CHALLENGERS", default=5)

@@ -53,6 +53,7 @@ async def acomplete(
     messages: list[dict[str, Any]],
     source: str,
     max_tokens: int | None = None,
+    response_format: dict[str, Any] | None = None,
 ) -> Completion:
     """One chat completion, not streamed. A model no provider takes comes back as a
     failed Completion (status 400), like any provider error; raises GatewayError(402)
@@ -72,6 +73,8 @@ async def acomplete(
     body: dict[str, Any] = {"model": model, "messages": messages}
     if max_tokens:
         body["max_tokens"] = max_tokens
+    if response_format:
+        body["response_format"] = response_format
     exchange = relay.Exchange(
         identity=KeyIdentity(0, account_id, ""),
         flow=flow,

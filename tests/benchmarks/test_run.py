@@ -107,6 +107,21 @@ def test_unreadable_verdicts_are_retried_then_errors(
     assert len(judge_requests) == 4 * 2 * (1 + bench_settings.JUDGE_RETRIES)
 
 
+def test_judge_requests_carry_the_configured_response_format_and_answers_do_not(
+    flow, sse_http, fake_openai, settings
+):
+    settings.JUDGE_RESPONSE_FORMAT = {"type": "json_object"}
+    judge_with(fake_openai, judges.first_position)
+
+    run_benchmark(sse_http, challengers=["gpt-4o-mini"])
+
+    judged = [r for r in fake_openai.requests if judges.is_judge_request(r)]
+    answers = [r for r in fake_openai.requests if not judges.is_judge_request(r)]
+    assert len(judged) == 4 * 2 and len(answers) == 4 * 2
+    assert all(r.json["response_format"] == {"type": "json_object"} for r in judged)
+    assert all("response_format" not in r.json for r in answers)
+
+
 def test_insufficient_evidence_says_how_many_more_samples(
     flow, sse_http, fake_openai, bench_settings
 ):

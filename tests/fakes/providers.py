@@ -871,22 +871,31 @@ class FakeOpenAI(FakeProvider):
         super().__init__(port=port, host=host, record=record)
         # An id, or a dict of fields to list it with (e.g. vLLM's max_model_len).
         self.models: list[str | dict[str, Any]] = ["gpt-fake", "gpt-4o-mini"]
+        # False: like llama.cpp's server, no usage chunk in a stream even when
+        # `stream_options.include_usage` asks for one; and none in a JSON reply.
+        self.usage_in_streams = True
+        self.usage_in_replies = True
 
     def reset_settings(self) -> None:
         super().reset_settings()
         self.models = ["gpt-fake", "gpt-4o-mini"]
+        self.usage_in_streams = True
+        self.usage_in_replies = True
 
     def default_body(
         self, request: RecordedRequest, content: str | None, usage: Usage | None
     ) -> JsonBody:
         if request.path == "/v1/models":
             return self._model_list()
-        return openai_completion(
+        body = openai_completion(
             self.model_of(request),
             self.text_for(request, content),
             usage,  # type: ignore[arg-type]  # checked by enqueue()
             self.new_id(),
         )
+        if not self.usage_in_replies:
+            del body["usage"]
+        return body
 
     def default_stream(
         self, request: RecordedRequest, content: str | None, usage: Usage | None
@@ -895,7 +904,7 @@ class FakeOpenAI(FakeProvider):
             self.model_of(request),
             self.text_for(request, content),
             usage,  # type: ignore[arg-type]  # checked by enqueue()
-            include_usage=_wants_usage(request),
+            include_usage=self.usage_in_streams and _wants_usage(request),
             completion_id=self.new_id(),
         )
 

@@ -83,6 +83,7 @@ def test_flows_rows_carry_the_contract_fields_and_the_extra_figures(busy_account
         "p95_latency_ms",
         "failed_calls",
         "unpriced_calls",
+        "estimated_calls",
         "input_tokens",
         "output_tokens",
         "last_call_at",
@@ -99,6 +100,17 @@ def test_flows_figures_count_failed_calls_and_their_latency_and_cost(busy_accoun
     assert (mini["failed_calls"], mini["unpriced_calls"]) == (1, 0)
     assert (mini["input_tokens"], mini["output_tokens"]) == (60, 30)
     assert mini["last_call_at"] == "2026-03-02T13:00:00Z"
+
+
+def test_flows_figures_count_the_calls_priced_from_estimated_usage(busy_account):
+    flow = Flow.objects.get(account=busy_account, name="summarizer")
+    CallFactory(flow=flow, usage_estimated=True, created_at=NOON)
+
+    rows = _api(busy_account).get("/api/flows").json()
+    (summarizer,) = [row for row in rows if row["flow"] == "summarizer"]
+
+    assert (summarizer["calls"], summarizer["estimated_calls"]) == (2, 1)
+    assert summarizer["unpriced_calls"] == 0
 
 
 def test_flows_figures_show_unpriced_calls_as_unpriced_not_free(busy_account):

@@ -1,0 +1,1 @@
+"""The offline demo on a real small model (`make demo`)."""
