@@ -8,6 +8,8 @@ from uuid import UUID
 from django.conf import settings
 from django.http import StreamingHttpResponse
 from django.shortcuts import get_object_or_404
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import renderers, serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -16,8 +18,10 @@ from rest_framework.views import APIView
 from accounts.authentication import request_account
 from benchmarks import relay, runs, services
 from benchmarks.models import Benchmark
+from benchmarks.schema import BenchmarkResultField, event_stream_response
 from flows.models import FLOW_NAME_PATTERN
 from llmtest.errors import GatewayError
+from llmtest.openapi import errors
 
 _STREAM_HEADERS = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
 
@@ -75,6 +79,15 @@ class BenchmarkCreateApi(APIView):
 
     renderer_classes = [renderers.JSONRenderer, EventStreamRenderer]
 
+    @extend_schema(
+        operation_id="benchmark_start",
+        request=BenchmarkInputSerializer,
+        responses={
+            (200, "text/event-stream"): event_stream_response(),
+            **errors(400, 402, 404, 503),
+        },
+        description="Start a benchmark of the flow and stream its progress (SSE).",
+    )
     def post(self, request: Request) -> StreamingHttpResponse:
         incoming = BenchmarkInputSerializer(data=request.data)
         incoming.is_valid(raise_exception=True)
@@ -94,6 +107,27 @@ class BenchmarkEventsApi(APIView):
 
     renderer_classes = [renderers.JSONRenderer, EventStreamRenderer]
 
+    @extend_schema(
+        operation_id="benchmark_events",
+        parameters=[
+            OpenApiParameter(
+                "Last-Event-ID",
+                OpenApiTypes.INT,
+                OpenApiParameter.HEADER,
+                description="Only the events after this one (0: all).",
+            ),
+            OpenApiParameter(
+                "lastEventId",
+                OpenApiTypes.INT,
+                description="The same, for clients that cannot set the header.",
+            ),
+        ],
+        responses={
+            (200, "text/event-stream"): event_stream_response(),
+            **errors(400, 404),
+        },
+        description="A run's events again, live until its end.",
+    )
     def get(self, request: Request, benchmark_id: UUID) -> StreamingHttpResponse:
         benchmark = _own(request, benchmark_id)
         raw = request.headers.get("Last-Event-ID") or request.query_params.get(
@@ -153,6 +187,7 @@ class BenchmarkOutputSerializer(serializers.ModelSerializer):
 
 class BenchmarkDetailSerializer(BenchmarkOutputSerializer):
     done_steps = serializers.SerializerMethodField()
+    result = BenchmarkResultField(read_only=True)
 
     class Meta(BenchmarkOutputSerializer.Meta):
         fields = [*BenchmarkOutputSerializer.Meta.fields, "done_steps", "result"]
@@ -164,6 +199,14 @@ class BenchmarkDetailSerializer(BenchmarkOutputSerializer):
 class BenchmarkListApi(APIView):
     """GET /api/benchmarks: the caller's runs, newest first (?flow=, ?status=)."""
 
+    @extend_schema(
+        operation_id="benchmarks_list",
+        parameters=[
+            OpenApiParameter("flow", str, description="Only this flow's runs."),
+            OpenApiParameter("status", str, enum=Benchmark.Status.values),
+        ],
+        responses={200: BenchmarkOutputSerializer(many=True), **errors(400)},
+    )
     def get(self, request: Request) -> Response:
         account = request_account(request)
         runs.fail_stalled_runs(account.pk)
@@ -184,6 +227,10 @@ class BenchmarkListApi(APIView):
 class BenchmarkDetailApi(APIView):
     """GET /api/benchmarks/<id>: one run, with its full result."""
 
+    @extend_schema(
+        operation_id="benchmarks_retrieve",
+        responses={200: BenchmarkDetailSerializer, **errors(404)},
+    )
     def get(self, request: Request, benchmark_id: UUID) -> Response:
         runs.fail_if_stalled(benchmark_id)
         benchmark = _own(request, benchmark_id)
