@@ -58,3 +58,10 @@ lint: $(VENV)/.installed-dev
 	$(BIN)/ruff format --check .
 	$(BIN)/ruff check .
 	$(BIN)/mypy .
+
+# Schemathesis against a gateway it starts on a free loopback port, wired to the fake
+# providers (no call leaves the machine): no response may be a 5xx. DATABASE_URL
+# picks the database (default: a new SQLite file).
+.PHONY: schemathesis
+schemathesis: $(VENV)/.installed-dev
+	bash .ci/schemathesis

@@ -1,6 +1,7 @@
 """POST /api/benchmark (an SSE stream), its resumable event stream, and the runs."""
 
 import json
+import re
 from collections.abc import Mapping
 from typing import Any
 from uuid import UUID
@@ -212,6 +213,13 @@ class BenchmarkListApi(APIView):
         runs.fail_stalled_runs(account.pk)
         rows = Benchmark.objects.filter(account=account).select_related("flow")
         if flow := request.query_params.get("flow"):
+            # No flow has a name outside the pattern (and PostgreSQL refuses a NUL).
+            if not re.fullmatch(FLOW_NAME_PATTERN, flow):
+                raise GatewayError(
+                    400,
+                    "flow must be a flow name: 1-100 letters, digits and . _ : / -.",
+                    param="flow",
+                )
             rows = rows.filter(flow__name=flow)
         if status := request.query_params.get("status"):
             if status not in Benchmark.Status.values:

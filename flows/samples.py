@@ -63,6 +63,32 @@ def sample_digest(messages: list[Message]) -> str:
     return hashlib.sha256(canonical_json(messages).encode()).hexdigest()
 
 
+# PostgreSQL cannot store NUL in text or jsonb: a seeded sample holding one is refused,
+# and a captured one has it replaced by U+FFFD.
+_NUL = "\x00"
+_NUL_STAND_IN = "\ufffd"
+
+
+def _has_nul(value: Any) -> bool:
+    if isinstance(value, str):
+        return _NUL in value
+    if isinstance(value, list):
+        return any(_has_nul(item) for item in value)
+    if isinstance(value, dict):
+        return any(_has_nul(key) or _has_nul(item) for key, item in value.items())
+    return False
+
+
+def _without_nul(value: Any) -> Any:
+    if isinstance(value, str):
+        return value.replace(_NUL, _NUL_STAND_IN)
+    if isinstance(value, list):
+        return [_without_nul(item) for item in value]
+    if isinstance(value, dict):
+        return {_without_nul(key): _without_nul(item) for key, item in value.items()}
+    return value
+
+
 # --- checking a seeded sample -------------------------------------------------------
 
 
@@ -98,6 +124,9 @@ def _check_message(message: Any, where: str) -> None:
     for name in _OPTIONAL_FIELDS:
         if name in message and not isinstance(message[name], str):
             raise SampleInvalid(f"{where}.{name}", "must be a string.")
+    for name, value in message.items():
+        if _has_nul(value):
+            raise SampleInvalid(f"{where}.{name}", "must not contain NUL characters.")
 
 
 def check_sample(sample: Any) -> None:
@@ -201,6 +230,7 @@ def captured_sample(
     if len(canonical_json(messages).encode()) > settings.SAMPLE_MAX_BYTES:
         return None
 
+    messages, answer = _without_nul(messages), _without_nul(answer)
     if redact:
         messages = [_redacted_message(message) for message in messages]
         answer = redaction.redact(answer)

@@ -2,6 +2,7 @@
 
 from decimal import Decimal
 
+import pytest
 from django.db.models import Sum
 
 from benchmarks import tasks
@@ -263,6 +264,14 @@ def test_list_and_detail(flow, sse_http, fake_openai):
     assert listed[0]["samples"] == 4
     assert detail["result"]["benchmark_id"] == str(benchmark.pk)
     assert detail["done_steps"] == detail["total_steps"]
+
+
+@pytest.mark.parametrize("name", ["a\u0000b", "-bot", "bot\n"])
+def test_listing_by_a_flow_no_flow_can_be_named_is_a_400(flow, sse_http, name):
+    response = sse_http.get("/api/benchmarks", params={"flow": name})
+
+    assert response.status_code == 400
+    assert response.json()["error"]["param"] == "flow"
 
 
 def test_a_finished_run_whose_events_are_gone_still_ends_its_stream(flow, sse_http):
