@@ -29,7 +29,7 @@ def _named(*args: str) -> tuple[str, str]:
 def test_it_runs_a_benchmark_and_prints_the_result_table(flow, fake_openai):
     judge_with(fake_openai, judges.prefers("gpt-4o-mini"))
 
-    out, err = _named("--optimize-for", "cost")
+    out, _ = _named("--optimize-for", "cost")
 
     benchmark = Benchmark.objects.get()
     assert benchmark.status == Benchmark.Status.DONE
@@ -89,19 +89,19 @@ def test_the_account_is_picked_by_email_when_there_are_several(flow, fake_openai
 def test_several_accounts_and_none_named_is_an_error(flow):
     AccountFactory(email="other@example.com")
 
-    with pytest.raises(CommandError, match="There are 2 accounts.*--account"):
+    with pytest.raises(CommandError, match=r"There are 2 accounts.*--account"):
         _named()
 
     assert not Benchmark.objects.exists()
 
 
 def test_an_unknown_account_is_an_error(flow):
-    with pytest.raises(CommandError, match="There is no account nobody@example.com"):
+    with pytest.raises(CommandError, match=r"There is no account nobody@example.com"):
         _named("--account", "nobody@example.com")
 
 
 def test_an_unknown_flow_is_an_error(flow):
-    with pytest.raises(CommandError, match="no flow named 'billing'"):
+    with pytest.raises(CommandError, match=r"no flow named 'billing'"):
         _benchmark("billing", "--current-model", CURRENT)
 
 
@@ -109,26 +109,26 @@ def test_too_few_samples_is_an_error_saying_how_many_more(flow, bench_settings):
     few = Flow.objects.create(account=flow.account, name="billing")
     add_samples(few, 1)
 
-    with pytest.raises(CommandError, match="has 1 samples.*Add 2 more"):
+    with pytest.raises(CommandError, match=r"has 1 samples.*Add 2 more"):
         _benchmark("billing", "--current-model", CURRENT)
 
 
 def test_a_challenger_no_provider_serves_is_an_error(flow):
-    with pytest.raises(CommandError, match="'nowhere/model' cannot be called"):
+    with pytest.raises(CommandError, match=r"'nowhere/model' cannot be called"):
         _benchmark(
             "support-bot", "--current-model", CURRENT, "--challengers", "nowhere/model"
         )
 
 
 def test_an_unknown_goal_is_an_error(flow):
-    with pytest.raises(CommandError, match="invalid choice: 'cheap'"):
+    with pytest.raises(CommandError, match=r"invalid choice: 'cheap'"):
         _named("--optimize-for", "cheap")
 
 
 def test_a_run_that_fails_is_an_error_with_its_reason(flow, fake_openai):
     fake_openai.default_reply = ErrorReply(status=500, message="provider down")
 
-    with pytest.raises(CommandError, match="The benchmark failed: .*provider down"):
+    with pytest.raises(CommandError, match=r"The benchmark failed: .*provider down"):
         _named()
 
     assert Benchmark.objects.get().status == Benchmark.Status.FAILED

@@ -100,5 +100,5 @@ def test_no_account_at_all_says_so():
 def test_an_unknown_account_is_an_error():
     AccountFactory()
 
-    with pytest.raises(CommandError, match="There is no account x@example.com"):
+    with pytest.raises(CommandError, match=r"There is no account x@example.com"):
         _flows("--account", "x@example.com")
