@@ -82,6 +82,7 @@ class BenchmarkCreateApi(APIView):
 
     @extend_schema(
         operation_id="benchmark_start",
+        tags=["benchmarks"],
         request=BenchmarkInputSerializer,
         responses={
             (200, "text/event-stream"): event_stream_response(),
@@ -110,6 +111,7 @@ class BenchmarkEventsApi(APIView):
 
     @extend_schema(
         operation_id="benchmark_events",
+        tags=["benchmarks"],
         parameters=[
             OpenApiParameter(
                 "Last-Event-ID",
