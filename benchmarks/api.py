@@ -10,7 +10,7 @@ from django.conf import settings
 from django.http import StreamingHttpResponse
 from django.shortcuts import get_object_or_404
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import OpenApiExample, OpenApiParameter, extend_schema
 from rest_framework import renderers, serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -84,6 +84,18 @@ class BenchmarkCreateApi(APIView):
         operation_id="benchmark_start",
         tags=["benchmarks"],
         request=BenchmarkInputSerializer,
+        examples=[
+            OpenApiExample(
+                "Cheaper models for a support bot",
+                value={
+                    "flow": "support-bot",
+                    "currentModel": "gpt-4o",
+                    "optimizeFor": "cost",
+                    "challengers": ["gpt-4o-mini"],
+                },
+                request_only=True,
+            )
+        ],
         responses={
             (200, "text/event-stream"): event_stream_response(),
             **errors(400, 402, 404, 503),

@@ -1,7 +1,7 @@
 from typing import Any
 
 from django.conf import settings
-from drf_spectacular.utils import extend_schema, inline_serializer
+from drf_spectacular.utils import OpenApiExample, extend_schema, inline_serializer
 from rest_framework import serializers, status
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -125,6 +125,22 @@ class SamplesApi(APIView):
     @extend_schema(
         operation_id="samples_add",
         request=_SAMPLES_ADD_SCHEMA,
+        examples=[
+            OpenApiExample(
+                "Two support conversations",
+                value={
+                    "flow": "support-bot",
+                    "samples": [
+                        [
+                            {"role": "system", "content": "You are a support agent."},
+                            {"role": "user", "content": "I cannot log in."},
+                        ],
+                        [{"role": "user", "content": "Where is my refund?"}],
+                    ],
+                },
+                request_only=True,
+            )
+        ],
         responses={201: SamplesAddOutputSerializer, **errors(400, 413)},
     )
     def post(self, request: Request) -> Response:
