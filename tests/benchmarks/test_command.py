@@ -1,6 +1,8 @@
 """manage.py benchmark: a run on the in-process runner, with the fake providers."""
 
+import _thread
 import json
+import threading
 from io import StringIO
 
 import pytest
@@ -8,6 +10,7 @@ from django.core.management import CommandError, call_command
 
 from benchmarks.models import Benchmark
 from flows.models import Flow
+from llmtest import jobs
 from tests.benchmarks.conftest import CHALLENGERS, CURRENT, add_samples, judge_with
 from tests.factories import AccountFactory
 from tests.fakes import judges
@@ -132,3 +135,19 @@ def test_a_run_that_fails_is_an_error_with_its_reason(flow, fake_openai):
         _named()
 
     assert Benchmark.objects.get().status == Benchmark.Status.FAILED
+
+
+def test_an_interrupt_cancels_the_run_and_stops_its_tasks(flow, fake_openai):
+    judge_with(fake_openai, judges.first_position)
+    fake_openai.default_latency_s = 1.0
+    # Ctrl-C, as the main thread receives it.
+    threading.Timer(0.5, _thread.interrupt_main).start()
+
+    with pytest.raises(CommandError, match=r"Stopped: benchmark .* was cancelled"):
+        _named()
+
+    assert jobs.wait_idle(10)
+    benchmark = Benchmark.objects.get()
+    assert benchmark.status == Benchmark.Status.FAILED
+    assert benchmark.error["code"] == "cancelled"
+    assert benchmark.answers.filter(status="done").count() < benchmark.total_steps

@@ -1,6 +1,7 @@
 import json
 from typing import Any
 
+from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from rich.console import Console
 from rich.progress import (
@@ -13,7 +14,7 @@ from rich.progress import (
 from rich.table import Table
 
 from accounts.management.account_option import account_from_option
-from benchmarks import relay, services
+from benchmarks import relay, runs, services
 from benchmarks.events import ERROR, PROGRESS, RESULT
 from benchmarks.models import Benchmark
 from llmtest.console import console
@@ -103,6 +104,19 @@ def _verdict(out: Console, result: dict[str, Any]) -> None:
         )
 
 
+def _stopped(benchmark: Benchmark) -> str:
+    """End a run whose command was interrupted, unless workers elsewhere run it."""
+    if settings.JOBS_RUNNER == "celery":
+        return (
+            f"Stopped following benchmark {benchmark.pk}; the workers go on with it "
+            f"(GET /api/benchmark/{benchmark.pk}/events follows it again)."
+        )
+    # Its tasks run on this process's threads: failing the run stops them at their
+    # next step rather than keeping the process alive until they are all done.
+    runs.fail(benchmark.pk, "Stopped from the command line.", "cancelled")
+    return f"Stopped: benchmark {benchmark.pk} was cancelled."
+
+
 class Command(BaseCommand):
     help = (
         "Benchmark a flow's samples on its current model and challengers, judged "
@@ -153,7 +167,10 @@ class Command(BaseCommand):
             f"Benchmark {benchmark.pk}: {benchmark.current_model} against "
             f"{', '.join(benchmark.challengers)}."
         )
-        result = self._follow(benchmark, err)
+        try:
+            result = self._follow(benchmark, err)
+        except KeyboardInterrupt:
+            raise CommandError(_stopped(benchmark)) from None
 
         if options["json"]:
             self.stdout.write(json.dumps(result, indent=2))
