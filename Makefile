@@ -73,3 +73,10 @@ $(VENV)/.installed-demo: requirements.txt requirements-dev.txt requirements-demo
 
 demo: $(VENV)/.installed-demo
 	$(BIN)/python -m demo
+
+# Schemathesis against a gateway it starts on a free loopback port, wired to the fake
+# providers (no call leaves the machine): no response may be a 5xx. DATABASE_URL
+# picks the database (default: a new SQLite file).
+.PHONY: schemathesis
+schemathesis: $(VENV)/.installed-dev
+	bash .ci/schemathesis

@@ -1,6 +1,7 @@
 """POST /api/benchmark (an SSE stream), its resumable event stream, and the runs."""
 
 import json
+import re
 from collections.abc import Mapping
 from typing import Any
 from uuid import UUID
@@ -8,6 +9,13 @@ from uuid import UUID
 from django.conf import settings
 from django.http import HttpResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import (
+    OpenApiExample,
+    OpenApiParameter,
+    OpenApiResponse,
+    extend_schema,
+)
 from rest_framework import renderers, serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -16,8 +24,10 @@ from rest_framework.views import APIView
 from accounts.authentication import request_account
 from benchmarks import relay, runs, services
 from benchmarks.models import Benchmark
+from benchmarks.schema import BenchmarkResultField, event_stream_response
 from flows.models import FLOW_NAME_PATTERN
 from llmtest.errors import GatewayError
+from llmtest.openapi import errors
 
 _STREAM_HEADERS = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
 
@@ -76,6 +86,28 @@ class BenchmarkCreateApi(APIView):
 
     renderer_classes = [renderers.JSONRenderer, EventStreamRenderer]
 
+    @extend_schema(
+        operation_id="benchmark_start",
+        tags=["benchmarks"],
+        request=BenchmarkInputSerializer,
+        examples=[
+            OpenApiExample(
+                "Cheaper models for a support bot",
+                value={
+                    "flow": "support-bot",
+                    "currentModel": "gpt-4o",
+                    "optimizeFor": "cost",
+                    "challengers": ["gpt-4o-mini"],
+                },
+                request_only=True,
+            )
+        ],
+        responses={
+            (200, "text/event-stream"): event_stream_response(),
+            **errors(400, 402, 404, 503),
+        },
+        description="Start a benchmark of the flow and stream its progress (SSE).",
+    )
     def post(self, request: Request) -> StreamingHttpResponse:
         incoming = BenchmarkInputSerializer(data=request.data)
         incoming.is_valid(raise_exception=True)
@@ -95,6 +127,32 @@ class BenchmarkEventsApi(APIView):
 
     renderer_classes = [renderers.JSONRenderer, EventStreamRenderer]
 
+    @extend_schema(
+        operation_id="benchmark_events",
+        tags=["benchmarks"],
+        parameters=[
+            OpenApiParameter(
+                "Last-Event-ID",
+                OpenApiTypes.INT,
+                OpenApiParameter.HEADER,
+                description="Only the events after this one (0: all).",
+            ),
+            OpenApiParameter(
+                "lastEventId",
+                OpenApiTypes.INT,
+                description="The same, for clients that cannot set the header.",
+            ),
+        ],
+        responses={
+            (200, "text/event-stream"): event_stream_response(),
+            (204, None): OpenApiResponse(
+                description="The run's last event was delivered already: "
+                "nothing more will come (an EventSource stops reconnecting)."
+            ),
+            **errors(400, 404),
+        },
+        description="A run's events again, live until its end.",
+    )
     def get(
         self, request: Request, benchmark_id: UUID
     ) -> StreamingHttpResponse | HttpResponse:
@@ -170,6 +228,7 @@ class BenchmarkOutputSerializer(serializers.ModelSerializer):
 
 class BenchmarkDetailSerializer(BenchmarkOutputSerializer):
     done_steps = serializers.SerializerMethodField()
+    result = BenchmarkResultField(read_only=True)
 
     class Meta(BenchmarkOutputSerializer.Meta):
         fields = [*BenchmarkOutputSerializer.Meta.fields, "done_steps", "result"]
@@ -181,11 +240,26 @@ class BenchmarkDetailSerializer(BenchmarkOutputSerializer):
 class BenchmarkListApi(APIView):
     """GET /api/benchmarks: the caller's runs, newest first (?flow=, ?status=)."""
 
+    @extend_schema(
+        operation_id="benchmarks_list",
+        parameters=[
+            OpenApiParameter("flow", str, description="Only this flow's runs."),
+            OpenApiParameter("status", str, enum=Benchmark.Status.values),
+        ],
+        responses={200: BenchmarkOutputSerializer(many=True), **errors(400)},
+    )
     def get(self, request: Request) -> Response:
         account = request_account(request)
         runs.fail_stalled_runs(account.pk)
         rows = Benchmark.objects.filter(account=account).select_related("flow")
         if flow := request.query_params.get("flow"):
+            # No flow has a name outside the pattern (and PostgreSQL refuses a NUL).
+            if not re.fullmatch(FLOW_NAME_PATTERN, flow):
+                raise GatewayError(
+                    400,
+                    "flow must be a flow name: 1-100 letters, digits and . _ : / -.",
+                    param="flow",
+                )
             rows = rows.filter(flow__name=flow)
         if status := request.query_params.get("status"):
             if status not in Benchmark.Status.values:
@@ -202,6 +276,10 @@ class BenchmarkListApi(APIView):
 class BenchmarkDetailApi(APIView):
     """GET /api/benchmarks/<id>: one run, with its full result."""
 
+    @extend_schema(
+        operation_id="benchmarks_retrieve",
+        responses={200: BenchmarkDetailSerializer, **errors(404)},
+    )
     def get(self, request: Request, benchmark_id: UUID) -> Response:
         runs.fail_if_stalled(benchmark_id)
         benchmark = _own(request, benchmark_id)

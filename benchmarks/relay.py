@@ -17,7 +17,7 @@ import asyncio
 import contextlib
 import json
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
 from asgiref.sync import sync_to_async
@@ -98,13 +98,18 @@ def _final_event_lost(state: dict[str, Any]) -> bool:
     return waited > _FINAL_EVENT_GRACE_S
 
 
-def _final_event(state: dict[str, Any]) -> bytes:
+def _final(state: dict[str, Any]) -> tuple[str, dict[str, Any]]:
     """The last event rebuilt from the row, for a finished run whose events are
     gone (trimmed, or never stored because the database refused them)."""
     if state["status"] == Benchmark.Status.DONE:
-        return sse(RESULT, json.dumps(state["result"]), None)
+        return RESULT, state["result"]
     error = state["error"] or {"message": "The benchmark failed.", "code": "failed"}
-    return sse(ERROR, json.dumps(error), None)
+    return ERROR, error
+
+
+def _final_event(state: dict[str, Any]) -> bytes:
+    event_type, data = _final(state)
+    return sse(event_type, json.dumps(data), None)
 
 
 async def stream(benchmark_id: Any, after: int = 0) -> AsyncIterator[bytes]:
@@ -147,3 +152,29 @@ async def stream(benchmark_id: Any, after: int = 0) -> AsyncIterator[bytes]:
                 last_beat = time.monotonic()
     finally:
         manager.remove_listener(listener)
+
+
+def follow(
+    benchmark_id: Any, after: int = 0, poll_s: float | None = None
+) -> Iterator[tuple[str, Any]]:
+    """The run's events after event `after` as (event type, data), read from
+    storage every `poll_s` seconds (SSE_POLL_S) until the last one: the same events
+    as `stream`, for a caller without an event loop (the benchmark command)."""
+    channel = channel_of(benchmark_id)
+    wait = settings.SSE_POLL_S if poll_s is None else poll_s
+    while True:
+        events, after = _read(channel, after)
+        for event in events:
+            after = int(event.id)
+            data = json.loads(event.data) if isinstance(event.data, str) else event.data
+            yield event.type, data
+            if event.type in TERMINAL:
+                return
+        if not events:
+            state = _state(benchmark_id)
+            if state is None:
+                return
+            if _final_event_lost(state):
+                yield _final(state)
+                return
+            time.sleep(wait)

@@ -1,6 +1,7 @@
 from typing import Any
 
 from django.conf import settings
+from drf_spectacular.utils import OpenApiExample, extend_schema, inline_serializer
 from rest_framework import serializers, status
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -9,6 +10,7 @@ from rest_framework.views import APIView
 from accounts.authentication import request_account
 from flows import samples, selectors
 from flows.models import FLOW_NAME_PATTERN
+from llmtest.openapi import errors
 
 
 class FlowStatsOutputSerializer(serializers.Serializer):
@@ -33,6 +35,10 @@ class FlowStatsOutputSerializer(serializers.Serializer):
 class FlowListApi(APIView):
     """GET /api/flows: one row per flow and model, with latency and exact cost."""
 
+    @extend_schema(
+        operation_id="flows_list",
+        responses={200: FlowStatsOutputSerializer(many=True), **errors()},
+    )
     def get(self, request: Request) -> Response:
         rows = selectors.flow_model_stats(request_account(request).pk)
         return Response(FlowStatsOutputSerializer(rows, many=True).data)
@@ -64,6 +70,31 @@ class SamplesAddInputSerializer(serializers.Serializer):
         return data
 
 
+class SampleMessageSerializer(serializers.Serializer):
+    """One message of a sample, as the schema shows it (samples.check_sample checks
+    it, so that an error can name its place)."""
+
+    role = serializers.ChoiceField(choices=samples.ROLES)
+    content = serializers.CharField(
+        help_text="Text, or an array of text parts ({type: text, text})."
+    )
+    name = serializers.CharField(required=False)
+    tool_call_id = serializers.CharField(required=False)
+
+
+# What POST /api/samples takes, with the samples' inner shape spelled out.
+_SAMPLES_ADD_SCHEMA = inline_serializer(
+    "SamplesAddInput",
+    fields={
+        "flow": serializers.RegexField(FLOW_NAME_PATTERN, max_length=100),
+        "samples": serializers.ListField(
+            child=serializers.ListField(child=SampleMessageSerializer(), min_length=1),
+            min_length=1,
+        ),
+    },
+)
+
+
 class SamplesAddOutputSerializer(serializers.Serializer):
     flow = serializers.CharField()
     added = serializers.IntegerField()
@@ -85,10 +116,35 @@ class SamplesApi(APIView):
     """GET /api/samples: every flow with its sample counts and benchmark readiness.
     POST /api/samples: seed conversations for a flow."""
 
+    @extend_schema(
+        operation_id="samples_list",
+        responses={200: FlowSamplesOutputSerializer(many=True), **errors()},
+    )
     def get(self, request: Request) -> Response:
         rows = selectors.flow_sample_counts(request_account(request).pk)
         return Response(FlowSamplesOutputSerializer(rows, many=True).data)
 
+    @extend_schema(
+        operation_id="samples_add",
+        request=_SAMPLES_ADD_SCHEMA,
+        examples=[
+            OpenApiExample(
+                "Two support conversations",
+                value={
+                    "flow": "support-bot",
+                    "samples": [
+                        [
+                            {"role": "system", "content": "You are a support agent."},
+                            {"role": "user", "content": "I cannot log in."},
+                        ],
+                        [{"role": "user", "content": "Where is my refund?"}],
+                    ],
+                },
+                request_only=True,
+            )
+        ],
+        responses={201: SamplesAddOutputSerializer, **errors(400, 413)},
+    )
     def post(self, request: Request) -> Response:
         given = SamplesAddInputSerializer(data=request.data)
         given.is_valid(raise_exception=True)

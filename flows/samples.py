@@ -64,6 +64,22 @@ def sample_digest(messages: list[Message]) -> str:
     return hashlib.sha256(canonical_json(messages).encode()).hexdigest()
 
 
+# PostgreSQL cannot store NUL in text or jsonb: a seeded sample holding one is refused
+# (see _storable), and a captured one has it replaced by U+FFFD.
+_NUL = "\x00"
+_NUL_STAND_IN = "\ufffd"
+
+
+def _without_nul(value: Any) -> Any:
+    if isinstance(value, str):
+        return value.replace(_NUL, _NUL_STAND_IN)
+    if isinstance(value, list):
+        return [_without_nul(item) for item in value]
+    if isinstance(value, dict):
+        return {_without_nul(key): _without_nul(item) for key, item in value.items()}
+    return value
+
+
 # --- checking a seeded sample -------------------------------------------------------
 
 
@@ -88,7 +104,7 @@ def _check_content(content: Any, where: str) -> None:
 def _storable(text: str) -> bool:
     """Whether a text can be stored: PostgreSQL refuses NUL characters, and a lone
     surrogate (which JSON can spell as a \\u escape) is not encodable as UTF-8."""
-    if "\x00" in text:
+    if _NUL in text:
         return False
     try:
         text.encode()
@@ -237,14 +253,16 @@ def captured_sample(
 ) -> CapturedSample | None:
     """The sample to keep of a proxied call: the conversation and its answer, with
     their texts redacted when asked. None for a conversation too long or too large
-    (measured before redaction), or holding text no database stores, to be kept.
+    (measured before redaction), or holding a lone surrogate, to be kept; a NUL
+    character is replaced by U+FFFD.
     Never changes its arguments."""
     if not isinstance(messages, list) or not messages:
         return None
     if len(messages) > settings.SAMPLE_MAX_MESSAGES:
         return None
+    messages, answer = _without_nul(messages), _without_nul(answer)
     if _first_unstorable([messages, answer], "") is not None:
-        return None
+        return None  # a lone surrogate: not text at all
     if len(canonical_json(messages).encode()) > settings.SAMPLE_MAX_BYTES:
         return None
 

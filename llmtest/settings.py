@@ -42,6 +42,8 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "rest_framework",
     "django_eventstream",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
     "accounts",
     "flows",
     "proxy",
@@ -180,6 +182,27 @@ REST_FRAMEWORK = {
     "DEFAULT_PARSER_CLASSES": ["llmtest.parsers.SafeJSONParser"],
     "EXCEPTION_HANDLER": "llmtest.errors.api_exception_handler",
     "UNAUTHENTICATED_USER": None,
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+}
+
+# The OpenAPI schema (/api/schema/) and its Swagger UI (/api/docs/), public like any
+# documentation; the UI's files come from the sidecar package, so no CDN is needed.
+SPECTACULAR_SETTINGS = {
+    "TITLE": "LLMTest",
+    "DESCRIPTION": "The gateway's REST API (/api) and its OpenAI- and "
+    "Anthropic-compatible endpoints (/v1).",
+    "VERSION": "1",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SERVE_PERMISSIONS": ["rest_framework.permissions.AllowAny"],
+    "SERVE_AUTHENTICATION": [],
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    "COMPONENT_SPLIT_REQUEST": True,
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "llmtest.openapi.add_gateway_endpoints",
+    ],
 }
 
 # --- The gateway ---------------------------------------------------------------------

@@ -1,5 +1,6 @@
 from django.contrib import admin
 from django.urls import path, re_path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from accounts import api as accounts_api
 from benchmarks import api as benchmarks_api
@@ -54,6 +55,13 @@ urlpatterns = [
         "api/models/trending",
         proxy_api.TrendingModelsApi.as_view(),
         name="api-models-trending",
+    ),
+    # The OpenAPI schema and its Swagger UI: public, like any documentation.
+    path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
+    path(
+        "api/docs/",
+        SpectacularSwaggerView.as_view(url_name="api-schema"),
+        name="api-docs",
     ),
     # Last: every other path under api and v1, with or without a trailing slash
     # (so no slash-appending redirect either), newlines included.

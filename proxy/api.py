@@ -1,10 +1,12 @@
 """The REST endpoint of the model catalog (the /v1/* endpoints are in proxy.views)."""
 
+from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from llmtest.openapi import errors
 from proxy import selectors
 
 
@@ -88,6 +90,10 @@ class TrendingModelsApi(APIView):
     """GET /api/models/trending: models new to the world or to this gateway, and
     the models whose calls through it grow fastest (counts over all accounts)."""
 
+    @extend_schema(
+        operation_id="models_trending",
+        responses={200: TrendingOutputSerializer, **errors()},
+    )
     def get(self, request: Request) -> Response:
         result = selectors.trending()
         return Response(TrendingOutputSerializer(result).data)

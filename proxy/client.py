@@ -27,6 +27,7 @@ from accounts.keycache import KeyIdentity
 from flows.models import Call
 from llmtest.errors import GatewayError
 from proxy import providers, relay, upstream
+from proxy.translate import TranslationError
 
 T = TypeVar("T")
 
@@ -55,9 +56,10 @@ async def acomplete(
     max_tokens: int | None = None,
     response_format: dict[str, Any] | None = None,
 ) -> Completion:
-    """One chat completion, not streamed. A model no provider takes comes back as a
-    failed Completion (status 400), like any provider error; raises GatewayError(402)
-    when the account has no credits left."""
+    """One chat completion, not streamed. A model no provider takes, or messages its
+    provider's format cannot carry, come back as a failed Completion (status 400),
+    like any provider error; raises GatewayError(402) when the account has no
+    credits left."""
     snapshot = await providers.asnapshot()
     try:
         resolved = snapshot.resolve(model)
@@ -97,6 +99,12 @@ async def acomplete(
             error=error.message,
             code=error.code or error.error_type,
             status=error.status,
+        )
+    except TranslationError as error:
+        # A conversation one provider cannot take (a `function` message sent to
+        # Anthropic) fails this call only, as the /v1 endpoints answer it with 400.
+        return Completion(
+            ok=False, call_id=None, error=str(error), code="untranslatable", status=400
         )
     latency_ms = (time.perf_counter() - started) * 1000
     return Completion(

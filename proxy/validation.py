@@ -118,7 +118,8 @@ def _check_messages(body: dict[str, Any], roles: frozenset[str]) -> None:
                 400, f"messages[{index}] must be an object.", param=f"messages[{index}]"
             )
         role = message.get("role")
-        if role not in roles:
+        # A role that is not a string (an object, a list) cannot be looked up in a set.
+        if not isinstance(role, str) or role not in roles:
             allowed = ", ".join(sorted(roles))
             raise GatewayError(
                 400,

@@ -1,3 +1,4 @@
+from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -6,6 +7,7 @@ from rest_framework.views import APIView
 from accounts.authentication import request_account
 from flows import selectors as flow_selectors
 from llmtest.errors import GatewayError
+from llmtest.openapi import errors
 from suggestions import selectors, services
 from suggestions.models import Suggestion
 
@@ -25,6 +27,10 @@ class StatusOutputSerializer(serializers.Serializer):
 class StatusApi(APIView):
     """GET /api/status: the caller's flows, calls, spend and waiting suggestions."""
 
+    @extend_schema(
+        operation_id="status_retrieve",
+        responses={200: StatusOutputSerializer, **errors()},
+    )
     def get(self, request: Request) -> Response:
         account = request_account(request)
         activity = flow_selectors.account_activity(account.pk)
@@ -57,6 +63,12 @@ class RouteOutputSerializer(serializers.Serializer):
     to_model = serializers.CharField()
 
 
+class SuggestionDecisionOutputSerializer(SuggestionOutputSerializer):
+    route = RouteOutputSerializer(
+        allow_null=True, help_text="The route an acceptance wrote; null otherwise."
+    )
+
+
 class SuggestionListApi(APIView):
     """GET /api/suggestions?status=pending: the caller's suggestions, newest first."""
 
@@ -65,6 +77,11 @@ class SuggestionListApi(APIView):
             choices=Suggestion.Status.choices, default=Suggestion.Status.PENDING
         )
 
+    @extend_schema(
+        operation_id="suggestions_list",
+        parameters=[InputSerializer],
+        responses={200: SuggestionOutputSerializer(many=True), **errors(400)},
+    )
     def get(self, request: Request) -> Response:
         incoming = self.InputSerializer(data=request.query_params)
         incoming.is_valid(raise_exception=True)
@@ -86,6 +103,14 @@ class SuggestionDecideApi(APIView):
     class InputSerializer(serializers.Serializer):
         action = serializers.ChoiceField(choices=[ACCEPT, DISMISS])
 
+        class Meta:
+            ref_name = "SuggestionDecisionInput"
+
+    @extend_schema(
+        operation_id="suggestion_decide",
+        request=InputSerializer,
+        responses={200: SuggestionDecisionOutputSerializer, **errors(400, 404, 409)},
+    )
     def post(self, request: Request, suggestion_id: int) -> Response:
         incoming = self.InputSerializer(data=request.data)
         incoming.is_valid(raise_exception=True)

@@ -2,6 +2,7 @@
 
 from decimal import Decimal
 
+import pytest
 from django.db.models import Sum
 from django_eventstream.models import Event as StoredEvent
 
@@ -278,6 +279,35 @@ def test_list_and_detail(flow, sse_http, fake_openai):
     assert listed[0]["samples"] == 4
     assert detail["result"]["benchmark_id"] == str(benchmark.pk)
     assert detail["done_steps"] == detail["total_steps"]
+
+
+def test_a_sample_a_challengers_format_cannot_carry_fails_that_answer_not_the_run(
+    flow, sse_http, fake_openai
+):
+    judge_with(fake_openai, judges.first_position)
+    sample = flow.samples.first()
+    sample.messages = [
+        *sample.messages,
+        {"role": "function", "name": "lookup", "content": "Order 42 shipped."},
+    ]
+    sample.save()
+
+    stream = run_benchmark(sse_http, challengers=["claude-sonnet-4-6"])
+
+    assert [e.event for e in stream.events][-1] == "result"
+    failed = Answer.objects.get(sample=sample, model="claude-sonnet-4-6")
+    assert failed.status == "failed"
+    assert "function" in failed.error
+    answered = Answer.objects.filter(model="claude-sonnet-4-6", status="done")
+    assert answered.count() == 3
+
+
+@pytest.mark.parametrize("name", ["a\u0000b", "-bot", "bot\n"])
+def test_listing_by_a_flow_no_flow_can_be_named_is_a_400(flow, sse_http, name):
+    response = sse_http.get("/api/benchmarks", params={"flow": name})
+
+    assert response.status_code == 400
+    assert response.json()["error"]["param"] == "flow"
 
 
 def test_a_finished_run_whose_events_are_gone_still_ends_its_stream(flow, sse_http):

@@ -213,6 +213,24 @@ INVALID = [
         id="name a number",
     ),
     pytest.param(
+        {"flow": "bot", "samples": [[_message(content="a\u0000b")]]},
+        "samples[0][0].content",
+        id="NUL in the content",
+    ),
+    pytest.param(
+        {
+            "flow": "bot",
+            "samples": [[_message(content=[{"type": "text", "text": "\u0000"}])]],
+        },
+        "samples[0][0].content[0].text",
+        id="NUL in a text part",
+    ),
+    pytest.param(
+        {"flow": "bot", "samples": [[_message(name="a\u0000")]]},
+        "samples[0][0].name",
+        id="NUL in the name",
+    ),
+    pytest.param(
         {"flow": "bot", "samples": [["hello"]]},
         "samples[0][0]",
         id="message a string",

@@ -414,6 +414,20 @@ def test_captured_samples_are_kept_as_sent_when_redaction_is_off(
     assert sample.answer == "Call +44 20 7946 0958."
 
 
+def test_a_nul_in_a_captured_conversation_is_replaced_so_the_sample_is_kept(
+    client, fake_openai, capture_all
+):
+    fake_openai.default_reply = AutoReply(content="Fixed\u0000.")
+
+    _ask(client, "Where is\u0000 my order?")
+    _ask(client, "And my refund?")
+    settle()
+
+    kept = {s.messages[-1]["content"]: s for s in Sample.objects.all()}
+    assert set(kept) == {"Where is\ufffd my order?", "And my refund?"}
+    assert kept["Where is\ufffd my order?"].answer == "Fixed\ufffd."
+
+
 # --- failures -----------------------------------------------------------------------
 
 
@@ -432,17 +446,3 @@ def test_a_sample_that_cannot_be_written_costs_no_call_or_charge(
     assert Call.objects.count() == 1
     assert account.ledger.filter(call_id=Call.objects.get().pk).exists()
     assert not Sample.objects.exists()
-
-
-def test_a_conversation_holding_a_nul_character_is_not_captured(
-    client, fake_openai, capture_all
-):
-    messages = [{"role": "user", "content": "Find order\u000012345."}]
-
-    client.chat.completions.create(
-        model="gpt-4o-mini", messages=messages, extra_headers=FLOW
-    )
-    settle()
-
-    assert not Sample.objects.exists()
-    assert Call.objects.count() == 1

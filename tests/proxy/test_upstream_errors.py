@@ -330,6 +330,14 @@ def test_the_timeout_follows_the_setting_on_every_request(http, fake_openai, set
             {"model": "gpt-4o-mini", "messages": [{"role": "robot", "content": "x"}]},
             "messages[0].role",
         ),
+        (
+            {"model": "gpt-4o-mini", "messages": [{"role": {}, "content": None}]},
+            "messages[0].role",
+        ),
+        (
+            {"model": "gpt-4o-mini", "messages": [{"role": ["user"], "content": "x"}]},
+            "messages[0].role",
+        ),
         ({**CHAT_BODY, "stream": "yes"}, "stream"),
         ({**CHAT_BODY, "model": "gpt-4o-mini\u0000"}, "model"),
         ({**CHAT_BODY, "model": "gpt-4o\nmini"}, "model"),
@@ -342,6 +350,8 @@ def test_the_timeout_follows_the_setting_on_every_request(http, fake_openai, set
         "empty messages",
         "message not an object",
         "unknown role",
+        "role an object",
+        "role an array",
         "stream not a boolean",
         "model with a NUL",
         "model with a newline",
@@ -384,6 +394,19 @@ def test_a_messages_model_with_a_control_character_gives_400_and_no_call_record(
     assert response.json()["error"]["param"] == "model"
     assert fake_anthropic.requests == []
     assert not Call.objects.exists()
+
+
+def test_a_messages_role_that_is_an_object_gives_400_naming_it(http, api_key):
+    body = {
+        "model": "claude-sonnet-4-6",
+        "max_tokens": 10,
+        "messages": [{"role": {}, "content": ""}],
+    }
+
+    response = http.post("/v1/messages", json=body)
+
+    assert response.status_code == 400
+    assert response.json()["error"]["param"] == "messages[0].role"
 
 
 def test_a_system_role_in_messages_gives_400_naming_it(http, api_key):
