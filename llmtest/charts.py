@@ -251,6 +251,12 @@ def _summary(labels: Sequence[str], series: Sequence[Series], fmt: Format) -> st
 # --- charts -------------------------------------------------------------------------
 
 
+def _check_lengths(labels: Sequence[str], series: Sequence[Series]) -> None:
+    for item in series:
+        if len(item.values) != len(labels):
+            raise ValueError(f"series {item.name!r} needs one value per label")
+
+
 def bar_chart(
     title: str,
     labels: Sequence[str],
@@ -266,11 +272,9 @@ def bar_chart(
     canvas = _Canvas(title, _summary(labels, series, fmt), *size)
     if not labels or not _has_values(series):
         return _empty(canvas, empty_message)
-    for item in series:
-        if len(item.values) != len(labels):
-            raise ValueError(f"series {item.name!r} needs one value per label")
-        if any(v is not None and v < 0 for v in item.values):
-            raise ValueError("stacked bars need values of 0 or more")
+    _check_lengths(labels, series)
+    if any(v is not None and v < 0 for item in series for v in item.values):
+        raise ValueError("stacked bars need values of 0 or more")
 
     totals = [sum(s.values[i] or 0 for s in series) for i in range(len(labels))]
     ticks = nice_ticks(0, max(totals) or 1)
@@ -322,9 +326,7 @@ def line_chart(
     canvas = _Canvas(title, _summary(labels, series, fmt), *size)
     if not labels or not _has_values(series):
         return _empty(canvas, empty_message)
-    for item in series:
-        if len(item.values) != len(labels):
-            raise ValueError(f"series {item.name!r} needs one value per label")
+    _check_lengths(labels, series)
 
     values = [v for s in series for v in s.values if v is not None]
     ticks = nice_ticks(min(0.0, min(values)), max(values))

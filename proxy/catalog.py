@@ -166,9 +166,8 @@ def _borrowed(provider: str, model: str, catalog_name: str) -> Entry:
 # ------------------------------------------------------------------ stored rows
 
 
-_STORED_COLUMNS = (
-    "provider",
-    "model",
+# Columns a models.dev sync writes (proxy.modelsdev), and all a catalog read takes.
+SYNCED_COLUMNS = (
     "name",
     "release_date",
     "context_window",
@@ -178,10 +177,9 @@ _STORED_COLUMNS = (
     "attachment",
     "input_modalities",
     "output_modalities",
-    "created_at",
-    "baseline",
     "synced_at",
 )
+_STORED_COLUMNS = ("provider", "model", *SYNCED_COLUMNS, "created_at", "baseline")
 
 
 def _load_stored() -> dict[Key, _Stored]:
@@ -189,7 +187,7 @@ def _load_stored() -> dict[Key, _Stored]:
     rows = CatalogModel.objects.values_list(*_STORED_COLUMNS)
     for row in rows.iterator(chunk_size=2000):
         provider, model, name, released, window, output, *flags = row
-        tool_call, reasoning, attachment, inputs, outputs, seen, baseline, synced = (
+        tool_call, reasoning, attachment, inputs, outputs, synced, seen, baseline = (
             flags
         )
         stored[(provider, model)] = _Stored(

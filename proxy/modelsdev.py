@@ -31,19 +31,6 @@ _READ_CHUNK_BYTES = 256 * 1024
 _MAX_PROVIDER = 100
 _MAX_MODEL = 200
 _MAX_NAME = 200
-# Columns a sync rewrites on a model it describes again.
-_SYNCED_FIELDS = [
-    "name",
-    "release_date",
-    "context_window",
-    "output_limit",
-    "tool_call",
-    "reasoning",
-    "attachment",
-    "input_modalities",
-    "output_modalities",
-    "synced_at",
-]
 
 
 @dataclass(frozen=True, slots=True)
@@ -208,7 +195,7 @@ def _store(described: list[Described]) -> int:
             batch_size=500,
             update_conflicts=True,
             unique_fields=["provider", "model"],
-            update_fields=_SYNCED_FIELDS,
+            update_fields=list(catalog.SYNCED_COLUMNS),
         )
     return sum((item.provider, item.model) not in known for item in described)
 
