@@ -84,6 +84,14 @@ class Entry:
     capabilities: Capabilities = field(default_factory=Capabilities)
     in_pricing: bool = False  # the pricing catalog lists this very id
     listed_by: tuple[str, ...] = ()  # configured providers whose list names it
+    described: bool = False  # models.dev describes it
+
+    @property
+    def public(self) -> bool:
+        """Whether a public source (the pricing package, models.dev) names this very
+        id: a provider's own list may hold an operator's fine-tunes, and a call's
+        model id may be anything an app sent."""
+        return self.in_pricing or self.described
 
     @property
     def key(self) -> Key:
@@ -225,6 +233,7 @@ def _with_stored(entry: Entry, row: _Stored) -> Entry:
         capabilities=row.capabilities,
         first_seen_at=row.first_seen_at,
         baseline=row.baseline,
+        described=row.described,
     )
 
 

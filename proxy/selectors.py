@@ -160,11 +160,15 @@ def trending_models(
     now: datetime,
 ) -> list[TrendingModel]:
     """Models whose calls grew most this week against the last, among those with
-    at least TRENDING_MIN_CALLS calls this week (fewer is noise, not a trend)."""
+    at least TRENDING_MIN_CALLS calls this week (fewer is noise, not a trend). Only
+    models a public source names are ranked, never an id known from calls alone
+    (a fine-tune's name, say, may hold a customer's)."""
     totals: dict[Key, list[int]] = {}
     known: dict[Key, Entry] = {}
     for provider, model, last, previous in call_counts(now):
         entry = catalog.lookup(snapshot, entries, provider, model)
+        if not entry.public:
+            continue  # an id only this gateway's traffic knows may name a customer
         counts = totals.setdefault(entry.key, [0, 0])
         counts[0] += last
         counts[1] += previous

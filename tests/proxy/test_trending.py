@@ -210,3 +210,15 @@ def test_the_counts_are_cached_for_a_few_minutes(get, settings):
     assert get()["trending"][0]["calls_last_7d"] == 3
     selectors.forget_call_counts()
     assert get()["trending"][0]["calls_last_7d"] == 6
+
+
+def test_a_model_id_only_the_traffic_knows_is_never_shown(get, settings):
+    settings.TRENDING_MIN_CALLS = 1
+    private = "ft:gpt-4o-mini:acme-corp:secret-project:abc123"
+    _calls(FlowFactory(), private, "openai", 30, days_ago=1)
+    _calls(FlowFactory(), "gpt-4o-mini", "openai", 3, days_ago=1)
+
+    body = get()
+
+    assert [m["id"] for m in body["trending"]] == ["gpt-4o-mini"]
+    assert "acme" not in str(body)
