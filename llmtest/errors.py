@@ -97,6 +97,8 @@ def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response |
         return Response(error.body(), status=error.status)
 
     message, param = _drf_message(exc)
+    # Some of DRF's own errors come with an empty detail (an unknown ?format=).
+    message = message or str(getattr(exc, "default_detail", "")) or "Request failed."
     code = getattr(exc, "default_code", None)
     response.data = error_body(message, _TYPES.get(response.status_code, "api_error"))
     response.data["error"]["code"] = code

@@ -3,6 +3,7 @@
 import re
 
 import pytest
+import yaml
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver
 from drf_spectacular.drainage import GENERATOR_STATS
@@ -174,3 +175,12 @@ def test_the_docs_page_needs_no_key_and_loads_nothing_from_another_host(client):
     assert "swagger-ui" in page
     assert "drf_spectacular_sidecar/swagger-ui-dist/" in page
     assert not re.search(r"""(?:src|href)=["']?(?:https?:)?//""", page)
+
+
+def test_an_unknown_schema_format_is_a_404_that_says_so(client: Client):
+    response = client.get("/api/schema/", {"format": "xml"})
+
+    # Rendered like the schema itself (YAML, a superset of JSON), by DRF.
+    body = yaml.safe_load(response.content)
+    assert response.status_code == 404
+    assert body["error"]["message"]

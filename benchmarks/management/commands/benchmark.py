@@ -1,3 +1,4 @@
+import contextlib
 import json
 from typing import Any
 
@@ -17,8 +18,12 @@ from accounts.management.account_option import account_from_option
 from benchmarks import relay, runs, services
 from benchmarks.events import ERROR, PROGRESS, RESULT
 from benchmarks.models import Benchmark
+from llmtest import jobs
 from llmtest.console import console
 from llmtest.errors import GatewayError
+
+# Seconds a cancelled run's calls in flight are waited for before the command exits.
+_STOP_WAIT_S = 30.0
 
 
 def _models(values: list[str] | None) -> list[str] | None:
@@ -52,9 +57,9 @@ def result_table(result: dict[str, Any]) -> Table:
         title_justify="left",
     )
     for name in ("model", "won/tied/lost", "not judged", "win or tie (95% CI)"):
-        table.add_column(name)
+        table.add_column(name, overflow="fold")
     for name in ("cost/call", "cost change", "p50 ms", "latency change", "pick"):
-        table.add_column(name, justify="right")
+        table.add_column(name, justify="right", overflow="fold")
 
     baseline = result["baseline"]
     table.add_row(
@@ -112,8 +117,11 @@ def _stopped(benchmark: Benchmark) -> str:
             f"(GET /api/benchmark/{benchmark.pk}/events follows it again)."
         )
     # Its tasks run on this process's threads: failing the run stops them at their
-    # next step rather than keeping the process alive until they are all done.
+    # next step; the calls already sent are waited for (and charged), so that none
+    # is cut off by the interpreter's exit. A second Ctrl-C stops waiting.
     runs.fail(benchmark.pk, "Stopped from the command line.", "cancelled")
+    with contextlib.suppress(KeyboardInterrupt):
+        jobs.wait_idle(_STOP_WAIT_S)
     return f"Stopped: benchmark {benchmark.pk} was cancelled."
 
 

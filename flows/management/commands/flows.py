@@ -21,10 +21,12 @@ def _flows_table(account: Account) -> Table:
         title=f"{account.email}: {_money(account.credits_usd)} of credits left",
         title_justify="left",
     )
-    for name in ("flow", "model", "calls", "failed", "avg ms", "p50 ms", "p95 ms"):
-        table.add_column(name, justify="left" if name in ("flow", "model") else "right")
+    for name in ("flow", "model"):
+        table.add_column(name, overflow="fold")
+    for name in ("calls", "failed", "avg ms", "p50 ms", "p95 ms"):
+        table.add_column(name, justify="right", overflow="fold")
     for name in ("tokens in/out", "cost", "samples", "last call"):
-        table.add_column(name, justify="right")
+        table.add_column(name, justify="right", overflow="fold")
 
     shown = set()
     for row in selectors.flow_model_stats(account.pk):
