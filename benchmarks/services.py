@@ -52,7 +52,8 @@ def benchmark_start(
     if len(samples) < minimum:
         raise GatewayError(
             400,
-            f"The flow '{flow_name}' has {len(samples)} samples; a benchmark needs at "
+            f"The flow '{flow_name}' has {len(samples)} "
+            f"sample{'' if len(samples) == 1 else 's'}; a benchmark needs at "
             f"least {minimum}. Add {minimum - len(samples)} more with POST "
             "/api/samples, or let the proxy capture them from traffic.",
             code="not_enough_samples",

@@ -38,7 +38,11 @@ def _pct(value: float | None) -> str:
 
 
 def _signed(value: float | None, unit: str) -> str:
-    return "-" if value is None else f"{value:+.0f}{unit}"
+    if value is None:
+        return "-"
+    if round(value) == 0:
+        return f"0{unit}"  # not "-0 ms" nor "+0 ms"
+    return f"{value:+.0f}{unit}"
 
 
 def _cost(value: float | None) -> str:
