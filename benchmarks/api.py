@@ -22,7 +22,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.authentication import request_account
-from benchmarks import relay, runs, services
+from benchmarks import relay, runs, services, watchdog
 from benchmarks.models import Benchmark
 from benchmarks.schema import BenchmarkResultField, event_stream_response
 from flows.models import FLOW_NAME_PATTERN
@@ -250,7 +250,7 @@ class BenchmarkListApi(APIView):
     )
     def get(self, request: Request) -> Response:
         account = request_account(request)
-        runs.fail_stalled_runs(account.pk)
+        watchdog.check_account(account.pk)
         rows = Benchmark.objects.filter(account=account).select_related("flow")
         if flow := request.query_params.get("flow"):
             # No flow has a name outside the pattern (and PostgreSQL refuses a NUL).
@@ -281,6 +281,6 @@ class BenchmarkDetailApi(APIView):
         responses={200: BenchmarkDetailSerializer, **errors(404)},
     )
     def get(self, request: Request, benchmark_id: UUID) -> Response:
-        runs.fail_if_stalled(benchmark_id)
+        watchdog.check(benchmark_id)
         benchmark = _own(request, benchmark_id)
         return Response(BenchmarkDetailSerializer(benchmark).data)

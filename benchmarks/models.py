@@ -47,6 +47,8 @@ class Benchmark(models.Model):
     finished_at = models.DateTimeField(null=True, blank=True)
     # Set by the one task that aggregates the result.
     aggregating = models.BooleanField(default=False)
+    # How often a stalled run's steps were queued again (see benchmarks.watchdog).
+    rescues = models.PositiveSmallIntegerField(default=0)
 
     class Meta:
         ordering = ["-created_at"]

@@ -29,7 +29,7 @@ from django_eventstream.storage import EventDoesNotExist
 from django_eventstream.utils import get_storage
 from django_eventstream.views import Listener, get_listener_manager
 
-from benchmarks import runs
+from benchmarks import watchdog
 from benchmarks.events import ERROR, RESULT, TERMINAL, channel_of, sse
 from benchmarks.models import Benchmark
 
@@ -76,7 +76,7 @@ def resume_check(benchmark_id: Any, after: int) -> str | None:
 
 def _state(benchmark_id: Any) -> dict[str, Any] | None:
     """The benchmark's status, after failing it if it stalled."""
-    runs.fail_if_stalled(benchmark_id)
+    watchdog.check(benchmark_id)
     row = (
         Benchmark.objects.filter(pk=benchmark_id)
         .values("status", "result", "error", "finished_at")

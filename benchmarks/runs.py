@@ -6,9 +6,11 @@ event is published.
 """
 
 import logging
+from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
+from django.db.models import F
 from django.utils import timezone
 
 from benchmarks import events
@@ -96,15 +98,19 @@ def fail_if_stalled(benchmark_id: Any) -> None:
             )
 
 
-def fail_stalled_runs(account_id: int) -> int:
-    """fail_if_stalled for an account's unfinished runs (the list endpoint)."""
-    unfinished = Benchmark.objects.filter(
-        account_id=account_id,
-        status__in=(Benchmark.Status.QUEUED, Benchmark.Status.RUNNING),
-    ).values_list("pk", flat=True)
-    for benchmark_id in unfinished:
-        fail_if_stalled(benchmark_id)
-    return len(unfinished)
+def claim_rescue(benchmark_id: Any, most: int) -> bool:
+    """Take a rescue of a running run that stalled, if it has had fewer than
+    `most`: True for the one caller that may queue its steps again."""
+    now = timezone.now()
+    stalled_since = now - timedelta(seconds=settings.BENCHMARK_STALL_TIMEOUT_S)
+    return bool(
+        Benchmark.objects.filter(
+            pk=benchmark_id,
+            status=Benchmark.Status.RUNNING,
+            progressed_at__lt=stalled_since,
+            rescues__lt=most,
+        ).update(rescues=F("rescues") + 1, progressed_at=now)
+    )
 
 
 def complete(benchmark_id: Any, result: dict[str, Any]) -> bool:

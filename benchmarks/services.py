@@ -125,8 +125,9 @@ def benchmark_start(
 
 
 def _refuse_a_second_run(flow: Flow) -> None:
-    """GatewayError(409) while the flow has a run that is still going (a stalled
-    one is failed first, so a dead worker does not block the flow)."""
+    """GatewayError(409) while the flow has a run that is still going. A stalled
+    one is failed first rather than rescued: the new run takes its place, so a dead
+    worker does not block the flow."""
     unfinished = Benchmark.objects.filter(
         flow=flow, status__in=(Benchmark.Status.QUEUED, Benchmark.Status.RUNNING)
     )

@@ -150,3 +150,34 @@ def test_a_killed_worker_leaves_the_run_failed_with_an_error_event(
     assert stream.events[-1].event == "error"
     assert stream.events[-1].data["code"] == "stalled"
     assert Benchmark.objects.get().status == Benchmark.Status.FAILED
+
+
+def test_a_worker_started_after_one_was_killed_finishes_the_run(
+    worker, sse_http, fake_openai, bench_settings
+):
+    bench_settings.BENCHMARK_STALL_TIMEOUT_S = 2
+    judge_with(fake_openai, judges.first_position)
+    fake_openai.default_latency_s = 1.0
+    process = worker()
+
+    with sse_http.stream(
+        "POST",
+        "/api/benchmark",
+        json={
+            "flow": "support-bot",
+            "currentModel": "gpt-4o",
+            "challengers": ["gpt-4o-mini"],
+        },
+    ) as response:
+        deadline = time.monotonic() + 30
+        while not fake_openai.requests and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert fake_openai.requests, "the worker never called the provider"
+        os.kill(process.pid, signal.SIGKILL)
+        process.wait()
+        worker()
+        stream = read_sse(response)
+
+    assert stream.events[-1].event == "result", stream.events[-1].data
+    assert "rescued" in [e.data.get("stage") for e in stream.of("progress")]
+    assert Benchmark.objects.get().status == Benchmark.Status.DONE

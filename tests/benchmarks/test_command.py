@@ -112,7 +112,7 @@ def test_too_few_samples_is_an_error_saying_how_many_more(flow, bench_settings):
     few = Flow.objects.create(account=flow.account, name="billing")
     add_samples(few, 1)
 
-    with pytest.raises(CommandError, match=r"has 1 samples.*Add 2 more"):
+    with pytest.raises(CommandError, match=r"has 1 sample;.*Add 2 more"):
         _benchmark("billing", "--current-model", CURRENT)
 
 

@@ -1,9 +1,11 @@
 """A whole benchmark through the API on the in-process runner, streamed over SSE."""
 
+from datetime import timedelta
 from decimal import Decimal
 
 import pytest
 from django.db.models import Sum
+from django.utils import timezone
 from django_eventstream.models import Event as StoredEvent
 
 from benchmarks import tasks
@@ -239,11 +241,9 @@ def test_running_a_task_twice_calls_nobody_twice(flow, sse_http, fake_openai):
     assert Benchmark.objects.get().status == Benchmark.Status.DONE
 
 
-def test_a_stalled_run_ends_with_an_error_event(flow, sse_http, bench_settings):
-    from datetime import timedelta
-
-    from django.utils import timezone
-
+def test_a_run_that_stalls_again_after_its_rescue_ends_with_an_error_event(
+    flow, sse_http, bench_settings
+):
     bench_settings.BENCHMARK_STALL_TIMEOUT_S = 1
     long_ago = timezone.now() - timedelta(seconds=30)
     benchmark = Benchmark.objects.create(
@@ -257,12 +257,56 @@ def test_a_stalled_run_ends_with_an_error_event(flow, sse_http, bench_settings):
         progressed_at=long_ago,
     )
 
+    # Its samples are gone, so the rescue has nothing to run and it stalls again.
     stream = stream_request(sse_http, "GET", f"/api/benchmark/{benchmark.pk}/events")
 
-    assert [e.event for e in stream.events] == ["error"]
-    assert stream.events[0].data["code"] == "stalled"
+    stages = [e.data.get("stage") for e in stream.of("progress")]
+    assert stages.count("rescued") == 2
+    assert stream.events[-1].event == "error"
+    assert stream.events[-1].data["code"] == "stalled"
     benchmark.refresh_from_db()
     assert benchmark.status == Benchmark.Status.FAILED
+
+
+def test_a_run_whose_worker_stopped_is_finished_by_its_rescue(
+    flow, sse_http, fake_openai, bench_settings
+):
+    bench_settings.BENCHMARK_STALL_TIMEOUT_S = 1
+    judge_with(fake_openai, judges.first_position)
+    long_ago = timezone.now() - timedelta(seconds=30)
+    samples = list(flow.samples.all())
+    benchmark = Benchmark.objects.create(
+        account=flow.account,
+        flow=flow,
+        status=Benchmark.Status.RUNNING,
+        current_model=CURRENT,
+        challengers=["gpt-4o-mini"],
+        judge_model="gpt-4o-mini",
+        total_steps=len(samples) * 3,
+        progressed_at=long_ago,
+    )
+    benchmark.samples.set(samples)
+    # What a killed worker leaves: every answer claimed, none finished.
+    for sample in samples:
+        for model in benchmark.models:
+            Answer.objects.create(
+                benchmark=benchmark,
+                sample=sample,
+                model=model,
+                status="running",
+                claimed_at=long_ago,
+            )
+
+    stream = stream_request(sse_http, "GET", f"/api/benchmark/{benchmark.pk}/events")
+
+    assert stream.of("progress")[0].data["stage"] == "rescued"
+    assert stream.events[-1].event == "result", stream.events[-1].data
+    assert len(stream.of("result")) == 1
+    benchmark.refresh_from_db()
+    assert benchmark.status == Benchmark.Status.DONE
+    assert benchmark.rescues == 1
+    # Each step ran once after the rescue: 8 answers and 4 judgments of 2 calls.
+    assert len(fake_openai.requests) == 8 + 4 * 2
 
 
 def test_list_and_detail(flow, sse_http, fake_openai):

@@ -1,0 +1,70 @@
+"""Noticing runs that nobody works on.
+
+A run that no worker starts fails. A running run with no finished step for
+BENCHMARK_STALL_TIMEOUT_S lost its worker (killed, or a gateway restarted with its
+in-process runner): its unfinished steps are queued again, so that a worker that is
+still alive, or one started since, finishes the run. Twice: a step the dead worker
+claimed shortly before it died is only taken back once its claim is that old, which
+the second rescue sees. A run that stalls a third time fails with an `error` event.
+Every step is claimed in its row, so a step queued twice still runs once.
+"""
+
+import logging
+from typing import Any
+
+from django.conf import settings
+from django.utils import timezone
+
+from benchmarks import events, runs, tasks
+from benchmarks.models import Benchmark
+
+logger = logging.getLogger(__name__)
+
+# Rescues a stalled run gets before it is failed.
+_MOST_RESCUES = 2
+
+
+def _rescuable(benchmark_id: Any) -> bool:
+    """Whether the run is running, stalled, and may be rescued again (a read: the
+    relay asks every second, and a write would lock SQLite each time)."""
+    row = (
+        Benchmark.objects.filter(pk=benchmark_id)
+        .values("status", "progressed_at", "rescues")
+        .first()
+    )
+    if row is None or row["status"] != Benchmark.Status.RUNNING:
+        return False
+    idle = (timezone.now() - row["progressed_at"]).total_seconds()
+    return row["rescues"] < _MOST_RESCUES and idle > settings.BENCHMARK_STALL_TIMEOUT_S
+
+
+def check(benchmark_id: Any) -> None:
+    """Rescue or fail the run if it stalled; nothing otherwise."""
+    if _rescuable(benchmark_id) and runs.claim_rescue(benchmark_id, _MOST_RESCUES):
+        unfinished = tasks.requeue(str(benchmark_id))
+        logger.warning(
+            "benchmarks.rescued",
+            extra={"benchmark": str(benchmark_id), "steps": unfinished},
+        )
+        benchmark = Benchmark.objects.only("total_steps").get(pk=benchmark_id)
+        events.progress(
+            benchmark_id,
+            "rescued",
+            runs.steps_done(benchmark_id),
+            benchmark.total_steps,
+            f"No step finished for a while (a worker stopped?): queued the "
+            f"{unfinished} unfinished steps again.",
+        )
+        return
+    runs.fail_if_stalled(benchmark_id)
+
+
+def check_account(account_id: int) -> int:
+    """`check` for each of an account's unfinished runs; returns how many."""
+    unfinished = Benchmark.objects.filter(
+        account_id=account_id,
+        status__in=(Benchmark.Status.QUEUED, Benchmark.Status.RUNNING),
+    ).values_list("pk", flat=True)
+    for benchmark_id in unfinished:
+        check(benchmark_id)
+    return len(unfinished)
