@@ -7,6 +7,7 @@ from decimal import Decimal
 from typing import Any
 
 from django.conf import settings
+from django.db.models import Sum
 from django.utils import timezone
 
 from benchmarks.models import Answer, Benchmark, Judgment, StepStatus
@@ -302,6 +303,21 @@ def recommend(goal: str, rows: list[dict[str, Any]], baseline: dict[str, Any]) -
         ),
         "quality": quality,
         "more_samples_needed": more,
+    }
+
+
+def spend(benchmark_id: Any) -> dict[str, float | None]:
+    """What a run's calls cost so far, the models' answers and the judge apart."""
+    models = Answer.objects.filter(benchmark_id=benchmark_id).aggregate(
+        total=Sum("cost_usd")
+    )["total"] or Decimal(0)
+    judge = Judgment.objects.filter(benchmark_id=benchmark_id).aggregate(
+        total=Sum("cost_usd")
+    )["total"] or Decimal(0)
+    return {
+        "models_usd": _money(models),
+        "judge_usd": _money(judge),
+        "total_usd": _money(models + judge),
     }
 
 

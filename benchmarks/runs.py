@@ -13,7 +13,7 @@ from django.conf import settings
 from django.db.models import F
 from django.utils import timezone
 
-from benchmarks import events
+from benchmarks import events, results
 from benchmarks.models import Answer, Benchmark, Judgment, StepStatus
 
 logger = logging.getLogger(__name__)
@@ -54,8 +54,9 @@ def touch(benchmark_id: Any) -> bool:
 
 
 def fail(benchmark_id: Any, message: str, code: str) -> bool:
-    """Mark a run failed and publish its one `error` event (once)."""
-    error = {"message": message, "code": code}
+    """Mark a run failed and publish its one `error` event (once), with what its
+    calls cost until then."""
+    error = {"message": message, "code": code, "spend": results.spend(benchmark_id)}
     failed = Benchmark.objects.filter(
         pk=benchmark_id, status__in=(Benchmark.Status.QUEUED, Benchmark.Status.RUNNING)
     ).update(status=Benchmark.Status.FAILED, error=error, finished_at=timezone.now())

@@ -32,12 +32,21 @@ class ProgressEventSerializer(serializers.Serializer):
     at = serializers.FloatField(help_text="Unix time of the event, in seconds.")
 
 
+class SpendSerializer(serializers.Serializer):
+    models_usd = serializers.FloatField(allow_null=True)
+    judge_usd = serializers.FloatField(allow_null=True)
+    total_usd = serializers.FloatField(allow_null=True)
+
+
 class RunErrorEventSerializer(serializers.Serializer):
     """The data of an `error` event: why the run ended without a result."""
 
     message = serializers.CharField()
     code = serializers.CharField(
         help_text="e.g. baseline_failed, stalled, no_worker, failed."
+    )
+    spend = SpendSerializer(
+        required=False, help_text="What the run's calls cost until it ended."
     )
 
 
@@ -104,12 +113,6 @@ class RecommendationSerializer(serializers.Serializer):
     monthly_cost_usd_suggested = serializers.FloatField(allow_null=True)
     quality = QualitySerializer(allow_null=True)
     more_samples_needed = serializers.IntegerField(allow_null=True)
-
-
-class SpendSerializer(serializers.Serializer):
-    models_usd = serializers.FloatField(allow_null=True)
-    judge_usd = serializers.FloatField(allow_null=True)
-    total_usd = serializers.FloatField(allow_null=True)
 
 
 class BenchmarkResultSerializer(serializers.Serializer):

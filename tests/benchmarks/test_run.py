@@ -177,6 +177,7 @@ def test_failing_benchmark_ends_with_an_error_event(flow, sse_http, fake_openai)
     assert not stream.of("result")
     error = stream.of("error")[0].data
     assert error["code"] == "baseline_failed"
+    assert error["spend"] == {"models_usd": 0.0, "judge_usd": 0.0, "total_usd": 0.0}
     assert "provider down" in error["message"]
     assert Benchmark.objects.get().status == Benchmark.Status.FAILED
 
