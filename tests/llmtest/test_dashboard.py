@@ -238,21 +238,6 @@ def test_the_dashboards_buttons_carry_the_csrf_token_the_views_demand(
     assert suggestion.status == Suggestion.Status.ACCEPTED
 
 
-@pytest.mark.parametrize(
-    ("value", "shown"),
-    [
-        (None, "—"),
-        (Decimal(0), "$0.00"),
-        (Decimal("1234.5"), "$1,234.50"),
-        (Decimal("0.00041"), "$0.00041"),
-        (0.0000123, "$1.23e-05"),
-        (Decimal("-2.5"), "-$2.50"),
-    ],
-)
-def test_amounts_are_shown_to_the_cent_or_to_four_digits_below_it(value, shown):
-    assert dashboard.usd(value) == shown
-
-
 def test_days_left_reads_as_words_at_the_ends():
     assert dashboard.days_left(None) == "no spend in 7 days"
     assert dashboard.days_left(400.0) == "over a year"
