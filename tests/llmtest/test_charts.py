@@ -281,7 +281,7 @@ def test_point_labels_meet_neither_each_other_nor_the_legend_and_stay_in_the_plo
     for label in labels:
         assert not any(_meet(label, entry) for entry in legend)
         left, top, right, bottom = label
-        assert 64 <= left and right <= width - 20 and bottom <= height - 44
+        assert left >= 64 and right <= width - 20 and bottom <= height - 44
         assert top >= max(entry[3] for entry in legend)
 
 
@@ -307,7 +307,7 @@ def test_axis_labels_stay_inside_the_drawing():
         if text.get("transform"):
             continue  # the rotated y title
         left, _, right, _ = _box(text)
-        assert 0 <= left and right <= width, text.text
+        assert left >= 0 and right <= width, text.text
 
 
 def test_a_long_legend_name_is_cut_with_an_ellipsis_and_kept_whole_in_its_title():
