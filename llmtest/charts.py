@@ -40,7 +40,7 @@ _MAX_X_LABELS = 8
 
 # Characters of a legend name shown; a longer one ends in an ellipsis, whole in
 # its <title>.
-_LEGEND_CHARS = 32
+_LEGEND_CHARS = 40
 # Pixels between legend rows, and the rows' first baseline.
 _LEGEND_ROW = 16
 _LEGEND_BASELINE = 16
