@@ -48,6 +48,8 @@ _LEGEND_BASELINE = 16
 _CHAR_PX = _FONT_PX * 0.62
 # Pixels kept clear between a text's box and the drawing's edge.
 _EDGE = 2
+# Pixels from the left edge that the rotated y axis title takes.
+_Y_TITLE_CLEAR = 24
 
 Format = Callable[[float], str]
 # Labels for a whole axis at once, so they can share their precision.
@@ -95,6 +97,8 @@ class _Canvas:
     chart_id: str = field(default_factory=lambda: f"chart-{next(_ids)}")
     # The plot's top: lower when the legend takes more than one row.
     top: float = _MARGIN_TOP
+    # The plot's left: further right when the y labels are long.
+    left: float = _MARGIN_LEFT
     parts: list[str] = field(default_factory=list)
 
     def add(self, markup: str) -> None:
@@ -115,7 +119,7 @@ class _Canvas:
     def box(self) -> tuple[float, float, float, float]:
         """left, top, right, bottom of the plotting area."""
         return (
-            _MARGIN_LEFT,
+            self.left,
             self.top,
             self.width - _MARGIN_RIGHT,
             self.height - _MARGIN_BOTTOM,
@@ -177,6 +181,12 @@ def _tick_labels(
     ticks: list[float], fmt: Format, tick_fmt: TickFormat | None
 ) -> list[str]:
     return tick_fmt(ticks) if tick_fmt is not None else [fmt(t) for t in ticks]
+
+
+def _fit_y_labels(canvas: _Canvas, labels: list[str]) -> None:
+    """Move the plot right so the longest y label clears the rotated y title."""
+    longest = max((_text_width(label) for label in labels), default=0.0)
+    canvas.left = max(float(_MARGIN_LEFT), _Y_TITLE_CLEAR + 6 + longest)
 
 
 def _y_axis(
@@ -372,9 +382,11 @@ def bar_chart(
     )
     totals = [sum(s.values[i] or 0 for s in series) for i in range(len(labels))]
     ticks = nice_ticks(0, max(totals) or 1)
+    tick_labels = _tick_labels(ticks, fmt, tick_fmt)
+    _fit_y_labels(canvas, tick_labels)
     left, top, right, bottom = canvas.box()
     y = _Scale(ticks[0], ticks[-1], bottom, top)
-    _y_axis(canvas, y, ticks, _tick_labels(ticks, fmt, tick_fmt))
+    _y_axis(canvas, y, ticks, tick_labels)
 
     slot = (right - left) / len(labels)
     width = max(1.0, slot * 0.72)
@@ -426,9 +438,11 @@ def line_chart(
     )
     values = [v for s in series for v in s.values if v is not None]
     ticks = nice_ticks(min(0.0, min(values)), max(values))
+    tick_labels = _tick_labels(ticks, fmt, tick_fmt)
+    _fit_y_labels(canvas, tick_labels)
     left, top, right, bottom = canvas.box()
     y = _Scale(ticks[0], ticks[-1], bottom, top)
-    _y_axis(canvas, y, ticks, _tick_labels(ticks, fmt, tick_fmt))
+    _y_axis(canvas, y, ticks, tick_labels)
 
     slot = (right - left) / len(labels)
     centres = [left + slot * (i + 0.5) for i in range(len(labels))]
@@ -518,10 +532,12 @@ def scatter_chart(
     ys = [v for p in points for v in (p.y, p.low, p.high) if v is not None]
     y_low, y_high = y_range or (min(ys), max(ys))
     y_ticks = nice_ticks(y_low, y_high)
+    y_labels = [y_fmt(t) for t in y_ticks]
+    _fit_y_labels(canvas, y_labels)
     left, top, right, bottom = canvas.box()
     x = _Scale(x_ticks[0], x_ticks[-1], left, right)
     y = _Scale(y_ticks[0], y_ticks[-1], bottom, top)
-    _y_axis(canvas, y, y_ticks, [y_fmt(t) for t in y_ticks])
+    _y_axis(canvas, y, y_ticks, y_labels)
     for tick, label in zip(
         x_ticks, _tick_labels(x_ticks, x_fmt, x_tick_fmt), strict=True
     ):

@@ -351,3 +351,24 @@ def test_money_ticks_from_the_shared_formatter_never_repeat():
     ticks = [t.text for t in _all(root, "text") if t.get("text-anchor") == "end"]
     assert len(ticks) == len(set(ticks)) >= 4
     assert ticks[-1] == "$0.0125" and not any("e-" in t for t in ticks)
+
+
+def test_long_y_labels_move_the_plot_right_instead_of_running_into_the_y_title():
+    from llmtest import formats
+
+    root = _parse(
+        charts.bar_chart(
+            "s",
+            ["d1", "d2"],
+            [charts.Series("a", [0.0000144, 0.000003])],
+            y_title="USD per day",
+            fmt=formats.usd,
+            tick_fmt=formats.usd_ticks,
+            size=(480, 260),
+        )
+    )
+
+    ticks = [t for t in _all(root, "text") if t.get("text-anchor") == "end"]
+    title = next(t for t in _all(root, "text") if t.get("transform"))
+    assert ticks and ticks[-1].text == "$0.000015"
+    assert min(_box(t)[0] for t in ticks) >= float(title.get("x")) + 8
