@@ -24,7 +24,7 @@ from selenium.webdriver.support.ui import WebDriverWait
 
 from flows.models import Route
 from suggestions.models import Suggestion
-from tests.factories import CallFactory, FlowFactory
+from tests.factories import AccountFactory, CallFactory, FlowFactory
 from tests.llmtest.seed import seed_month
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -200,6 +200,7 @@ def test_an_empty_gateway_and_a_long_flow_name_read_cleanly(
     assert not browser.find_elements(By.CSS_SELECTOR, ".dash-card.dash-low")
 
     seeded = seed_month()
+    AccountFactory(email="big@example.com", credits=Decimal("1000000"))
     name = "nightly-report-" + "x" * 85
     flow = FlowFactory(account=seeded.acme, name=name)
     for _ in range(3):
@@ -211,6 +212,11 @@ def test_an_empty_gateway_and_a_long_flow_name_read_cleanly(
     _screenshot(browser, artifacts / "08-dashboard-long-name.png")
 
     assert not _scrolls_sideways(browser)
+    card = browser.find_element(By.ID, "card-credits")
+    assert "$1,000,037.06" in card.text
+    assert browser.execute_script(
+        "const c = arguments[0]; return c.scrollWidth <= c.clientWidth", card
+    )
     assert any(
         entry.find_element(By.TAG_NAME, "title").get_attribute("textContent") == name
         for entry in legend
