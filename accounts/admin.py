@@ -16,6 +16,7 @@ from django.utils.timezone import localtime
 from accounts import selectors, services
 from accounts.forms import CreditChangeForm
 from accounts.models import Account, ApiKey, CreditEntry, Feedback
+from llmtest import formats
 
 # Newest ledger rows shown on an account's page; the rest are a link away.
 _RECENT_LEDGER_ROWS = 20
@@ -46,10 +47,11 @@ def _credit_outlook_text(outlook: selectors.CreditOutlook) -> str:
     if outlook.days_left is None:
         runway = f"nothing charged in the last {selectors.BURN_WINDOW_DAYS} days"
     else:
-        runway = f"about {outlook.days_left:,.1f} days left at that rate"
+        runway = f"{formats.days_left(outlook.days_left)} left at that rate"
     return (
-        f"{outlook.credits_usd:,.2f} USD left; burning {outlook.burn_per_day_usd:,.4f}"
-        f" USD a day (last {selectors.BURN_WINDOW_DAYS} days' charges): {runway}."
+        f"{formats.usd(outlook.credits_usd)} left; burning "
+        f"{formats.usd(outlook.burn_per_day_usd)} a day (last "
+        f"{selectors.BURN_WINDOW_DAYS} days' charges): {runway}."
     )
 
 
@@ -95,7 +97,7 @@ class AccountAdmin(admin.ModelAdmin):
                 (
                     date_format(localtime(entry.created_at), "Y-m-d H:i:s"),
                     entry.get_kind_display(),
-                    entry.amount_usd,
+                    formats.plain_decimal(entry.amount_usd),
                     entry.note,
                 )
                 for entry in entries

@@ -6,7 +6,16 @@ from datetime import timedelta
 from decimal import Decimal
 
 from django.conf import settings
-from django.db.models import Case, DecimalField, F, Q, Sum, Value, When
+from django.db.models import (
+    Case,
+    DecimalField,
+    F,
+    IntegerField,
+    Q,
+    Sum,
+    Value,
+    When,
+)
 from django.db.models.expressions import CombinedExpression
 from django.db.models.functions import Coalesce
 from django.db.models.lookups import GreaterThan
@@ -91,8 +100,15 @@ def account_outlook(account: Account) -> CreditOutlook:
 
 
 def outlooks(limit: int) -> tuple[list[CreditOutlook], CreditOutlook]:
-    """The `limit` accounts whose credits run out first (those burning nothing
-    last), and the outlook of all accounts together (three queries)."""
+    """The `limit` accounts whose credits run out first (those already at or below
+    zero first of all, those burning nothing last), and the outlook of all accounts
+    together (three queries)."""
+    # Already out: 0 sorts before 1, whatever the account burns.
+    spent = Case(
+        When(credits_usd__lte=0, then=Value(0)),
+        default=Value(1),
+        output_field=IntegerField(),
+    )
     # Days left, up to the constant BURN_WINDOW_DAYS: enough to order by.
     runway = Case(
         When(GreaterThan(F("charged"), 0), then=F("credits_usd") / F("charged")),
@@ -101,8 +117,8 @@ def outlooks(limit: int) -> tuple[list[CreditOutlook], CreditOutlook]:
     )
     rows = (
         Account.objects.annotate(charged=_charged())
-        .annotate(runway=runway)
-        .order_by(F("runway").asc(nulls_last=True), "credits_usd", "email")
+        .annotate(runway=runway, spent=spent)
+        .order_by("spent", F("runway").asc(nulls_last=True), "credits_usd", "email")
         .values_list("pk", "email", "credits_usd", "charged")[:limit]
     )
     credits = Account.objects.aggregate(total=Coalesce(Sum("credits_usd"), _ZERO_USD))

@@ -38,7 +38,23 @@ PALETTE = (
 # skipped evenly (30 days would otherwise overlap).
 _MAX_X_LABELS = 8
 
+# Characters of a legend name shown; a longer one ends in an ellipsis, whole in
+# its <title>.
+_LEGEND_CHARS = 40
+# Pixels between legend rows, and the rows' first baseline.
+_LEGEND_ROW = 16
+_LEGEND_BASELINE = 16
+# Average advance of a character at the font's size: wide enough to lay out by.
+_CHAR_PX = _FONT_PX * 0.62
+# Pixels kept clear between a text's box and the drawing's edge.
+_EDGE = 2
+# Pixels from the left edge that the rotated y axis title takes.
+_Y_TITLE_CLEAR = 24
+
 Format = Callable[[float], str]
+# Labels for a whole axis at once, so they can share their precision.
+TickFormat = Callable[[Sequence[float]], list[str]]
+Box = tuple[float, float, float, float]
 _ids = count(1)
 
 
@@ -79,6 +95,10 @@ class _Canvas:
     width: int = WIDTH
     height: int = HEIGHT
     chart_id: str = field(default_factory=lambda: f"chart-{next(_ids)}")
+    # The plot's top: lower when the legend takes more than one row.
+    top: float = _MARGIN_TOP
+    # The plot's left: further right when the y labels are long.
+    left: float = _MARGIN_LEFT
     parts: list[str] = field(default_factory=list)
 
     def add(self, markup: str) -> None:
@@ -99,8 +119,8 @@ class _Canvas:
     def box(self) -> tuple[float, float, float, float]:
         """left, top, right, bottom of the plotting area."""
         return (
-            _MARGIN_LEFT,
-            _MARGIN_TOP,
+            self.left,
+            self.top,
             self.width - _MARGIN_RIGHT,
             self.height - _MARGIN_BOTTOM,
         )
@@ -153,15 +173,33 @@ def _text(
     )
 
 
-def _y_axis(canvas: _Canvas, scale: _Scale, ticks: list[float], fmt: Format) -> None:
+def _text_width(text: str) -> float:
+    return len(text) * _CHAR_PX
+
+
+def _tick_labels(
+    ticks: list[float], fmt: Format, tick_fmt: TickFormat | None
+) -> list[str]:
+    return tick_fmt(ticks) if tick_fmt is not None else [fmt(t) for t in ticks]
+
+
+def _fit_y_labels(canvas: _Canvas, labels: list[str]) -> None:
+    """Move the plot right so the longest y label clears the rotated y title."""
+    longest = max((_text_width(label) for label in labels), default=0.0)
+    canvas.left = max(float(_MARGIN_LEFT), _Y_TITLE_CLEAR + 6 + longest)
+
+
+def _y_axis(
+    canvas: _Canvas, scale: _Scale, ticks: list[float], labels: list[str]
+) -> None:
     left, _, right, _ = canvas.box()
-    for tick in ticks:
+    for tick, label in zip(ticks, labels, strict=True):
         y = scale(tick)
         canvas.add(
             f'<line x1="{left}" x2="{right}" y1="{y:.1f}" y2="{y:.1f}" '
             'stroke="currentColor" stroke-opacity="0.15"/>'
         )
-        canvas.add(_text(left - 6, y + 4, fmt(tick), anchor="end"))
+        canvas.add(_text(left - 6, y + 4, label, anchor="end"))
 
 
 def _axis_titles(canvas: _Canvas, x_title: str, y_title: str) -> None:
@@ -188,28 +226,86 @@ def _axis_titles(canvas: _Canvas, x_title: str, y_title: str) -> None:
         )
 
 
-def _legend(canvas: _Canvas, entries: list[tuple[str, str, str]]) -> None:
-    """Entries of (name, colour, shape), laid out left to right above the plot."""
-    x = float(_MARGIN_LEFT)
+@dataclass(frozen=True, slots=True)
+class _LegendEntry:
+    x: float
+    baseline: float
+    name: str
+    colour: str
+    shape: str
+
+
+def _legend_name(name: str) -> str:
+    if len(name) <= _LEGEND_CHARS:
+        return name
+    return name[: _LEGEND_CHARS - 1] + "…"
+
+
+def _plan_legend(
+    canvas: _Canvas, entries: list[tuple[str, str, str]]
+) -> list[_LegendEntry]:
+    """Entries of (name, colour, shape) laid out left to right above the plot,
+    wrapping onto more rows where a row is full; the drawing grows by the rows
+    added, so the plot keeps its size. Call before anything is drawn."""
+    planned = []
+    x, row = float(_MARGIN_LEFT), 0
+    limit = canvas.width - _EDGE
     for name, colour, shape in entries:
-        if shape == "line":
-            canvas.add(
-                f'<line x1="{x:.1f}" x2="{x + 14:.1f}" y1="12" y2="12" '
-                f'stroke="{colour}" stroke-width="2.5"/>'
+        width = 18 + _text_width(_legend_name(name))
+        if x + width > limit and x > _MARGIN_LEFT:
+            x, row = float(_MARGIN_LEFT), row + 1
+        planned.append(
+            _LegendEntry(x, _LEGEND_BASELINE + row * _LEGEND_ROW, name, colour, shape)
+        )
+        x += width + 16
+    canvas.top = _MARGIN_TOP + row * _LEGEND_ROW
+    canvas.height += row * _LEGEND_ROW
+    return planned
+
+
+def _legend_box(canvas: _Canvas) -> Box:
+    """The band the legend takes, for labels to keep out of."""
+    return (0.0, 0.0, float(canvas.width), canvas.top - 10)
+
+
+def _legend(canvas: _Canvas, planned: list[_LegendEntry]) -> None:
+    for entry in planned:
+        x, colour, mark = entry.x, entry.colour, entry.baseline - 4
+        if entry.shape == "line":
+            symbol = (
+                f'<line x1="{x:.1f}" x2="{x + 14:.1f}" y1="{mark:.1f}" '
+                f'y2="{mark:.1f}" stroke="{colour}" stroke-width="2.5"/>'
             )
-        elif shape == "dash":
-            canvas.add(
-                f'<line x1="{x:.1f}" x2="{x + 14:.1f}" y1="12" y2="12" '
-                f'stroke="{colour}" stroke-width="1.5" stroke-dasharray="4 3"/>'
+        elif entry.shape == "dash":
+            symbol = (
+                f'<line x1="{x:.1f}" x2="{x + 14:.1f}" y1="{mark:.1f}" '
+                f'y2="{mark:.1f}" stroke="{colour}" stroke-width="1.5" '
+                'stroke-dasharray="4 3"/>'
             )
         else:
-            canvas.add(
-                f'<rect x="{x:.1f}" y="6" width="12" height="12" fill="{colour}" '
-                'rx="2"/>'
+            symbol = (
+                f'<rect x="{x:.1f}" y="{mark - 6:.1f}" width="12" height="12" '
+                f'fill="{colour}" rx="2"/>'
             )
-        canvas.add(_text(x + 18, 16, name, anchor="start", extra='class="legend"'))
-        # Wide enough for the name at the font's size, averaged.
-        x += 34 + len(name) * _FONT_PX * 0.62
+        shown = _legend_name(entry.name)
+        title = f"<title>{escape(entry.name)}</title>" if shown != entry.name else ""
+        canvas.add(
+            f'<g class="legend-entry">{title}{symbol}'
+            + _text(
+                x + 18, entry.baseline, shown, anchor="start", extra='class="legend"'
+            )
+            + "</g>"
+        )
+
+
+def _centred_label(canvas: _Canvas, x: float, y: float, label: str) -> str:
+    """A label centred under `x`, shifted (by its anchor) to stay in the drawing."""
+    half = _text_width(label) / 2
+    if x + half > canvas.width - _EDGE:
+        return _text(canvas.width - _EDGE, y, label, anchor="end")
+    if x - half < _EDGE:
+        return _text(_EDGE, y, label, anchor="start")
+    return _text(x, y, label)
 
 
 def _x_labels(canvas: _Canvas, labels: Sequence[str], centres: list[float]) -> None:
@@ -217,7 +313,7 @@ def _x_labels(canvas: _Canvas, labels: Sequence[str], centres: list[float]) -> N
     every = max(1, math.ceil(len(labels) / _MAX_X_LABELS))
     for index, (label, x) in enumerate(zip(labels, centres, strict=True)):
         if index % every == 0:
-            canvas.add(_text(x, bottom + 16, label))
+            canvas.add(_centred_label(canvas, x, bottom + 16, label))
 
 
 def _empty(canvas: _Canvas, message: str) -> SafeString:
@@ -265,6 +361,7 @@ def bar_chart(
     y_title: str = "",
     x_title: str = "",
     fmt: Format = str,
+    tick_fmt: TickFormat | None = None,
     empty_message: str = "No data in this period",
     size: tuple[int, int] = (WIDTH, HEIGHT),
 ) -> SafeString:
@@ -276,11 +373,20 @@ def bar_chart(
     if any(v is not None and v < 0 for item in series for v in item.values):
         raise ValueError("stacked bars need values of 0 or more")
 
+    legend = _plan_legend(
+        canvas,
+        [
+            (s.name, c, "box")
+            for s, c in zip(series, _colours(len(series)), strict=True)
+        ],
+    )
     totals = [sum(s.values[i] or 0 for s in series) for i in range(len(labels))]
     ticks = nice_ticks(0, max(totals) or 1)
+    tick_labels = _tick_labels(ticks, fmt, tick_fmt)
+    _fit_y_labels(canvas, tick_labels)
     left, top, right, bottom = canvas.box()
     y = _Scale(ticks[0], ticks[-1], bottom, top)
-    _y_axis(canvas, y, ticks, fmt)
+    _y_axis(canvas, y, ticks, tick_labels)
 
     slot = (right - left) / len(labels)
     width = max(1.0, slot * 0.72)
@@ -301,13 +407,7 @@ def bar_chart(
             base += value
     _x_labels(canvas, labels, centres)
     _axis_titles(canvas, x_title, y_title)
-    _legend(
-        canvas,
-        [
-            (s.name, c, "box")
-            for s, c in zip(series, _colours(len(series)), strict=True)
-        ],
-    )
+    _legend(canvas, legend)
     return canvas.render()
 
 
@@ -319,6 +419,7 @@ def line_chart(
     y_title: str = "",
     x_title: str = "",
     fmt: Format = str,
+    tick_fmt: TickFormat | None = None,
     empty_message: str = "No data in this period",
     size: tuple[int, int] = (WIDTH, HEIGHT),
 ) -> SafeString:
@@ -328,11 +429,20 @@ def line_chart(
         return _empty(canvas, empty_message)
     _check_lengths(labels, series)
 
+    legend = _plan_legend(
+        canvas,
+        [
+            (s.name, c, "line")
+            for s, c in zip(series, _colours(len(series)), strict=True)
+        ],
+    )
     values = [v for s in series for v in s.values if v is not None]
     ticks = nice_ticks(min(0.0, min(values)), max(values))
+    tick_labels = _tick_labels(ticks, fmt, tick_fmt)
+    _fit_y_labels(canvas, tick_labels)
     left, top, right, bottom = canvas.box()
     y = _Scale(ticks[0], ticks[-1], bottom, top)
-    _y_axis(canvas, y, ticks, fmt)
+    _y_axis(canvas, y, ticks, tick_labels)
 
     slot = (right - left) / len(labels)
     centres = [left + slot * (i + 0.5) for i in range(len(labels))]
@@ -353,13 +463,7 @@ def line_chart(
             )
     _x_labels(canvas, labels, centres)
     _axis_titles(canvas, x_title, y_title)
-    _legend(
-        canvas,
-        [
-            (s.name, c, "line")
-            for s, c in zip(series, _colours(len(series)), strict=True)
-        ],
-    )
+    _legend(canvas, legend)
     return canvas.render()
 
 
@@ -391,6 +495,7 @@ def scatter_chart(
     y_title: str = "",
     x_fmt: Format = str,
     y_fmt: Format = str,
+    x_tick_fmt: TickFormat | None = None,
     y_range: tuple[float, float] | None = None,
     x_reference: Reference | None = None,
     y_reference: Reference | None = None,
@@ -413,32 +518,120 @@ def scatter_chart(
     if not points:
         return _empty(canvas, empty_message)
 
+    legend: list[tuple[str, str, str]] = []
+    if x_reference is not None:
+        legend.append((x_reference.label, "currentColor", "dash"))
+    if y_reference is not None:
+        legend.append((y_reference.label, PALETTE[5], "dash"))
+    kinds = {p.kind for p in points}
+    legend += [(name, c, "box") for k, (c, name) in _KIND_STYLE.items() if k in kinds]
+    planned = _plan_legend(canvas, legend)
+
     xs = [p.x for p in points] + ([x_reference.value] if x_reference else [])
     x_ticks = nice_ticks(min(0.0, min(xs)), max(xs) * 1.08 or 1)
     ys = [v for p in points for v in (p.y, p.low, p.high) if v is not None]
     y_low, y_high = y_range or (min(ys), max(ys))
     y_ticks = nice_ticks(y_low, y_high)
+    y_labels = [y_fmt(t) for t in y_ticks]
+    _fit_y_labels(canvas, y_labels)
     left, top, right, bottom = canvas.box()
     x = _Scale(x_ticks[0], x_ticks[-1], left, right)
     y = _Scale(y_ticks[0], y_ticks[-1], bottom, top)
-    _y_axis(canvas, y, y_ticks, y_fmt)
-    for tick in x_ticks:
-        canvas.add(_text(x(tick), bottom + 16, x_fmt(tick)))
+    _y_axis(canvas, y, y_ticks, y_labels)
+    for tick, label in zip(
+        x_ticks, _tick_labels(x_ticks, x_fmt, x_tick_fmt), strict=True
+    ):
+        canvas.add(_centred_label(canvas, x(tick), bottom + 16, label))
 
-    legend: list[tuple[str, str, str]] = []
     if x_reference is not None:
         _reference_line(canvas, x_reference, vertical=x(x_reference.value))
-        legend.append((x_reference.label, "currentColor", "dash"))
     if y_reference is not None:
         _reference_line(canvas, y_reference, horizontal=y(y_reference.value))
-        legend.append((y_reference.label, PALETTE[5], "dash"))
     for point in points:
         _scatter_point(canvas, point, x, y, x_fmt, y_fmt)
-    kinds = {p.kind for p in points}
-    legend += [(name, c, "box") for k, (c, name) in _KIND_STYLE.items() if k in kinds]
+    for point, (lx, ly, anchor) in zip(
+        points, place_labels(canvas, points, x, y), strict=True
+    ):
+        canvas.add(
+            _text(lx, ly, point.label, anchor=anchor, extra='class="point-label"')
+        )
     _axis_titles(canvas, x_title, y_title)
-    _legend(canvas, legend)
+    _legend(canvas, planned)
     return canvas.render()
+
+
+def _label_box(x: float, baseline: float, anchor: str, text: str) -> Box:
+    width = _text_width(text)
+    left = x - width if anchor == "end" else x
+    return (left, baseline - _FONT_PX + 1, left + width, baseline + 3)
+
+
+def _overlap(a: Box, b: Box) -> bool:
+    return a[0] < b[2] and b[0] < a[2] and a[1] < b[3] and b[1] < a[3]
+
+
+def _inside(a: Box, b: Box) -> bool:
+    return a[0] >= b[0] and a[1] >= b[1] and a[2] <= b[2] and a[3] <= b[3]
+
+
+# Where a point's label may go, in order of preference: (dx, dy, anchor) from the
+# point, right then left of it, above then below, then further up and down.
+_LABEL_SPOTS = [
+    (9, -8, "start"),
+    (9, 16, "start"),
+    (-9, -8, "end"),
+    (-9, 16, "end"),
+    *[
+        (dx, dy * step, anchor)
+        for step in range(2, 7)
+        for dy in (-13, 13)
+        for dx, anchor in ((9, "start"), (-9, "end"))
+    ],
+]
+
+
+# The weight of meeting another label or the legend, against 1 for a mark.
+_HARD = 100
+
+
+def place_labels(
+    canvas: _Canvas, points: Sequence[Point], x: _Scale, y: _Scale
+) -> list[tuple[float, float, str]]:
+    """(x, baseline, anchor) of each point's label: the first spot, in a fixed order,
+    whose box stays in the plot and meets no earlier label, no mark and not the
+    legend; where every spot meets something, the one doing least harm (a label
+    or the legend counts far more than a mark, which stays visible beneath)."""
+    left, top, right, bottom = canvas.box()
+    plot = (left, top, right, bottom)
+    # (box, weight): what a label's box should keep out of.
+    obstacles: list[tuple[Box, int]] = [(_legend_box(canvas), _HARD)]
+    for point in points:
+        cx, cy = x(point.x), y(point.y)
+        obstacles.append(((cx - 6, cy - 6, cx + 6, cy + 6), 1))
+        if point.low is not None and point.high is not None:
+            obstacles.append(((cx - 5, y(point.high), cx + 5, y(point.low)), 1))
+    placed = []
+    for point in points:
+        cx, cy = x(point.x), y(point.y)
+        best: tuple[int, float, float, str] | None = None
+        for dx, dy, anchor in _LABEL_SPOTS:
+            box = _label_box(cx + dx, cy + dy, anchor, point.label)
+            if not _inside(box, plot):
+                continue
+            hits = sum(weight for other, weight in obstacles if _overlap(box, other))
+            if best is None or hits < best[0]:
+                best = (hits, cx + dx, cy + dy, anchor)
+            if hits == 0:
+                break
+        if best is None:
+            # Too long to fit anywhere: from the plot's side it is nearer to.
+            anchor = "start" if cx < (left + right) / 2 else "end"
+            lx = left + _EDGE if anchor == "start" else right - _EDGE
+            best = (0, lx, min(max(cy - 8, top + _FONT_PX), bottom - 3), anchor)
+        _, lx, ly, anchor = best
+        obstacles.append((_label_box(lx, ly, anchor, point.label), _HARD))
+        placed.append((lx, ly, anchor))
+    return placed
 
 
 def _reference_line(
@@ -493,7 +686,6 @@ def _scatter_point(
         f'stroke="white" stroke-width="1"/>'
         f"<title>{escape(tooltip)}</title></g>"
     )
-    canvas.add(_text(cx + 9, cy - 8, point.label, anchor="start"))
 
 
 def _colours(n: int) -> list[str]:

@@ -14,7 +14,8 @@ from benchmarks import selectors as benchmark_selectors
 from benchmarks.models import Benchmark
 from flows import selectors as flow_selectors
 from flows.models import Flow, Sample
-from llmtest import charts
+from llmtest import charts, formats
+from llmtest.formats import usd
 from suggestions import selectors as suggestion_selectors
 
 # Days the dashboard looks back over.
@@ -33,28 +34,12 @@ _HALF = (480, 260)
 _OPENING_CHARS = 120
 
 
-def usd(value: Decimal | float | None) -> str:
-    """Dollars to the cent, or to four significant digits below a cent."""
-    if value is None:
-        return "—"
-    amount = float(value)
-    sign, amount = ("-" if amount < 0 else ""), abs(amount)
-    if amount != 0 and amount < 0.01:
-        digits = f"{amount:.4g}" if amount >= 1e-4 else f"{amount:.2e}"
-        return f"{sign}${digits}"
-    return f"{sign}${amount:,.2f}"
-
-
 def ms(value: float | None) -> str:
     return "—" if value is None else f"{value:,.0f} ms"
 
 
 def days_left(value: float | None) -> str:
-    if value is None:
-        return "no spend in 7 days"
-    if value > 365:
-        return "over a year"
-    return f"{value:,.1f} days"
+    return formats.days_left(value, account_selectors.BURN_WINDOW_DAYS)
 
 
 def _percent(value: float) -> str:
@@ -108,6 +93,7 @@ def _spend_chart(spend: flow_selectors.DailySpend, labels: dict[int, str]) -> st
         series,
         y_title="USD per day",
         fmt=usd,
+        tick_fmt=formats.usd_ticks,
         empty_message=f"No calls in the last {DAYS} days",
     )
 
@@ -126,11 +112,8 @@ def index_context() -> dict[str, Any]:
             "spend": usd(spend.spend_usd),
             "calls": spend.calls,
             "p95": ms(spend.p95_latency_ms),
-            "credits": usd(overall.credits_usd),
-            "burn": usd(overall.burn_per_day_usd),
-            "days_left": days_left(overall.days_left),
-            "low": overall.low,
             "pending": pending_count,
+            **_credit_totals(overall, bool(accounts)),
         },
         "top_flows": [
             TopFlow(
@@ -147,6 +130,28 @@ def index_context() -> dict[str, Any]:
         "pending_more": max(0, pending_count - len(pending)),
         "accounts": [_outlook_row(outlook) for outlook in accounts],
         "low_accounts": sum(1 for outlook in accounts if outlook.low),
+    }
+
+
+def _credit_totals(
+    overall: account_selectors.CreditOutlook, any_accounts: bool
+) -> dict[str, Any]:
+    """The credit cards: no alarm without accounts, and none on the runway card
+    while nothing is spent (the credits do not run out)."""
+    if not any_accounts:
+        return {
+            "credits": "—",
+            "credits_note": "no accounts yet",
+            "days_left": "—",
+            "low_usd": False,
+            "low_days": False,
+        }
+    return {
+        "credits": usd(overall.credits_usd),
+        "credits_note": f"burn {usd(overall.burn_per_day_usd)}/day",
+        "days_left": days_left(overall.days_left),
+        "low_usd": overall.low_usd,
+        "low_days": overall.low_days,
     }
 
 
@@ -186,6 +191,7 @@ def _flow_charts(rows: list[flow_selectors.FlowDay]) -> tuple[str, str]:
         [charts.Series("spend", [float(row.spend_usd) for row in rows])],
         y_title="USD per day",
         fmt=usd,
+        tick_fmt=formats.usd_ticks,
         empty_message=f"No calls in the last {DAYS} days",
         size=_HALF,
     )
@@ -239,6 +245,7 @@ def cost_quality_chart(result: benchmark_selectors.CostQuality) -> str:
         x_title="mean cost per call (USD)",
         y_title=f"{metric} vs current",
         x_fmt=usd,
+        x_tick_fmt=formats.usd_ticks,
         y_fmt=_percent,
         y_range=(0.0, 1.0),
         x_reference=baseline,

@@ -480,6 +480,28 @@ def test_an_account_that_burns_through_its_credits_within_the_days_is_low(
     strict = staff.get(_account_page(account)).content.decode()
 
     assert 'id="low-credit"' not in relaxed
-    assert "about 18.0 days left" in relaxed
+    assert "18.0 days left at that rate" in relaxed
     assert 'id="low-credit"' in strict
     assert "fewer than 30 days at the current burn" in strict
+
+
+def test_an_accounts_outlook_reads_like_the_dashboard(staff):
+    account = AccountFactory(credits=Decimal("1000"))
+    _charge(account, "0.0007")  # 0.0001 USD a day: ages left
+
+    page = staff.get(_account_page(account)).content.decode()
+
+    assert "$1,000.00 left; burning $0.0001 a day" in page
+    assert "over a year left at that rate" in page
+    assert "days left" not in page
+
+
+def test_the_ledger_writes_tiny_amounts_without_an_exponent(staff):
+    account = AccountFactory(credits=Decimal("30"))
+    _charge(account, "0.0000000001")
+
+    page = staff.get(_account_page(account)).content.decode()
+
+    ledger = page[page.index('id="account-ledger"') :]
+    assert "-0.0000000001" in ledger
+    assert "1E-10" not in ledger

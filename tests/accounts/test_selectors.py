@@ -70,3 +70,23 @@ def test_outlooks_list_the_accounts_that_run_out_first_and_sum_them_all(settings
     assert total.credits_usd == idle.credits_usd + Decimal("123")
     assert total.burn_per_day_usd == Decimal("11")
     assert total.days_left == pytest.approx(124 / 11)
+
+
+def test_accounts_at_or_below_zero_come_first_whatever_they_burn():
+    rich = AccountFactory(email="rich@example.com", credits=Decimal("1000"))
+    soon = AccountFactory(email="soon@example.com", credits=Decimal("100"))
+    overdrawn = AccountFactory(email="overdrawn@example.com", credits=Decimal("1"))
+    empty = AccountFactory(email="empty@example.com", credits=Decimal("1"))
+    _charge(rich, "1")  # years left
+    _charge(soon, "70")  # 3 days left
+    Account.objects.filter(pk=overdrawn.pk).update(credits_usd=Decimal("-5"))
+    Account.objects.filter(pk=empty.pk).update(credits_usd=Decimal(0))
+
+    listed, _ = selectors.outlooks(limit=10)
+
+    assert [o.email for o in listed] == [
+        "overdrawn@example.com",
+        "empty@example.com",
+        "soon@example.com",
+        "rich@example.com",
+    ]

@@ -24,6 +24,7 @@ from selenium.webdriver.support.ui import WebDriverWait
 
 from flows.models import Route
 from suggestions.models import Suggestion
+from tests.factories import AccountFactory, CallFactory, FlowFactory
 from tests.llmtest.seed import seed_month
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -79,8 +80,9 @@ def browser(tmp_path: Path) -> Iterator[WebDriver]:
         driver.quit()
 
 
-@pytest.fixture
+@pytest.fixture(scope="session")
 def artifacts() -> Path:
+    """Emptied once per run, so every test's screenshots stay."""
     shutil.rmtree(ARTIFACTS, ignore_errors=True)
     ARTIFACTS.mkdir(parents=True)
     return ARTIFACTS
@@ -175,3 +177,57 @@ def test_an_operator_reads_the_dashboard_and_accepts_a_suggestion_by_clicking(
     browser.get(f"{live_server.url}/admin/dashboard/flow/{route.flow_id}/")
     _wait_for(browser, "#cost-quality svg")
     _screenshot(browser, artifacts / "06-flow-dark.png")
+
+
+def _scrolls_sideways(driver: WebDriver) -> bool:
+    return bool(
+        driver.execute_script(
+            "const e = document.documentElement; return e.scrollWidth > e.clientWidth"
+        )
+    )
+
+
+def test_an_empty_gateway_and_a_long_flow_name_read_cleanly(
+    live_server: Any, django_user_model: Any, browser: WebDriver, artifacts: Path
+):
+    django_user_model.objects.create_superuser("operator", "ops@example.com", PASSWORD)
+
+    _log_in(browser, live_server.url)
+    credits = browser.find_element(By.ID, "card-credits")
+    _screenshot(browser, artifacts / "07-empty-dashboard.png")
+
+    assert "no accounts yet" in credits.text
+    assert not browser.find_elements(By.CSS_SELECTOR, ".dash-card.dash-low")
+
+    seeded = seed_month()
+    AccountFactory(email="big@example.com", credits=Decimal("1000000"))
+    name = "nightly-report-" + "x" * 85
+    flow = FlowFactory(account=seeded.acme, name=name)
+    for _ in range(3):
+        CallFactory(flow=flow, cost_usd=Decimal("0.0000048"))
+
+    browser.get(f"{live_server.url}/admin/")
+    _wait_for(browser, "#dash-overview")
+    legend = browser.find_elements(By.CSS_SELECTOR, ".dash-chart .legend-entry")
+    _screenshot(browser, artifacts / "08-dashboard-long-name.png")
+
+    assert not _scrolls_sideways(browser)
+    card = browser.find_element(By.ID, "card-credits")
+    assert "$1,000,037.06" in card.text
+    assert browser.execute_script(
+        "const c = arguments[0]; return c.scrollWidth <= c.clientWidth", card
+    )
+    assert any(
+        entry.find_element(By.TAG_NAME, "title").get_attribute("textContent") == name
+        for entry in legend
+        if entry.find_elements(By.TAG_NAME, "title")
+    )
+
+    browser.get(f"{live_server.url}/admin/dashboard/flow/{flow.pk}/")
+    _wait_for(browser, "#flow-models")
+    body = browser.find_element(By.TAG_NAME, "body").text
+    _screenshot(browser, artifacts / "09-flow-long-name.png")
+
+    assert not _scrolls_sideways(browser)
+    assert "$0.0000144" in body and "e-0" not in body
+    assert "POST /api/samples" in body

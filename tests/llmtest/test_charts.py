@@ -235,3 +235,140 @@ def test_a_chart_can_be_drawn_at_another_size():
     )
 
     assert root.get("viewBox") == "0 0 480 260"
+
+
+# --- text stays readable: no overlaps, nothing past the edges ---------------------
+
+
+def _box(text: ET.Element) -> tuple[float, float, float, float]:
+    """The box a <text> takes, at the average character width the charts lay out by."""
+    x, y = float(text.get("x")), float(text.get("y"))
+    width = len(text.text or "") * charts._CHAR_PX
+    left = {"start": x, "middle": x - width / 2, "end": x - width}[
+        text.get("text-anchor")
+    ]
+    return left, y - 10, left + width, y + 3
+
+
+def _meet(a, b) -> bool:
+    return a[0] < b[2] and b[0] < a[2] and a[1] < b[3] and b[1] < a[3]
+
+
+def _view(root: ET.Element) -> tuple[float, float]:
+    _, _, width, height = (float(v) for v in root.get("viewBox").split())
+    return width, height
+
+
+def _close_challengers():
+    # Two challengers at nearly the same cost and quality, one near the top.
+    return [
+        charts.Point("gpt-4o-mini-2024-07-18", 0.00004, 0.80, 0.6, 0.9, kind="better"),
+        charts.Point("claude-haiku-4-5", 0.000042, 0.80, 0.6, 0.9),
+        charts.Point("gemini-2.0-flash-lite", 0.000043, 0.81, 0.6, 0.9),
+        charts.Point("gpt-4.1-nano", 0.00008, 1.0, 0.8, 1.0, kind="recommended"),
+    ]
+
+
+def test_point_labels_meet_neither_each_other_nor_the_legend_and_stay_in_the_plot():
+    root = _parse(_scatter(points=_close_challengers()))
+
+    labels = [_box(t) for t in _all(root, "text") if t.get("class") == "point-label"]
+    legend = [_box(t) for t in _all(root, "text") if t.get("class") == "legend"]
+    width, height = _view(root)
+    assert len(labels) == 4
+    for a, b in itertools.combinations(labels, 2):
+        assert not _meet(a, b), (a, b)
+    for label in labels:
+        assert not any(_meet(label, entry) for entry in legend)
+        left, top, right, bottom = label
+        assert left >= 64 and right <= width - 20 and bottom <= height - 44
+        assert top >= max(entry[3] for entry in legend)
+
+
+def test_point_labels_are_placed_the_same_way_every_time():
+    first = _parse(_scatter(points=_close_challengers()))
+    second = _parse(_scatter(points=_close_challengers()))
+
+    def spots(root):
+        return [
+            (t.get("x"), t.get("y"), t.get("text-anchor"))
+            for t in _all(root, "text")
+            if t.get("class") == "point-label"
+        ]
+
+    assert spots(first) == spots(second)
+
+
+def test_axis_labels_stay_inside_the_drawing():
+    root = _parse(_scatter(points=_close_challengers()))
+
+    width, _ = _view(root)
+    for text in _all(root, "text"):
+        if text.get("transform"):
+            continue  # the rotated y title
+        left, _, right, _ = _box(text)
+        assert left >= 0 and right <= width, text.text
+
+
+def test_a_long_legend_name_is_cut_with_an_ellipsis_and_kept_whole_in_its_title():
+    name = "a-flow-with-a-very-long-name-" * 4
+    root = _parse(charts.bar_chart("s", ["d"], [charts.Series(name, [1])]))
+
+    entry = next(g for g in _all(root, "g") if g.get("class") == "legend-entry")
+    shown = entry.find(f"{SVG}text").text
+    assert shown.endswith("…") and len(shown) <= charts._LEGEND_CHARS < len(name)
+    assert name.startswith(shown[:-1])
+    assert entry.find(f"{SVG}title").text == name
+
+
+def test_a_legend_too_wide_for_one_row_wraps_and_the_drawing_grows_to_hold_it():
+    series = [charts.Series(f"flow-{i}-" + "x" * 90, [1]) for i in range(7)]
+    root = _parse(charts.bar_chart("s", ["d"], series))
+
+    width, height = _view(root)
+    legend = [_box(t) for t in _all(root, "text") if t.get("class") == "legend"]
+    rows = {round(box[3]) for box in legend}
+    assert len(legend) == 7 and len(rows) > 1
+    assert all(box[2] <= width for box in legend)
+    assert height == charts.HEIGHT + (len(rows) - 1) * 16
+    bars = [r for r in _all(root, "rect") if r.find(f"{SVG}title") is not None]
+    assert float(bars[0].get("y")) >= max(box[3] for box in legend)
+
+
+def test_money_ticks_from_the_shared_formatter_never_repeat():
+    from llmtest import formats
+
+    root = _parse(
+        charts.bar_chart(
+            "s",
+            ["d1", "d2"],
+            [charts.Series("a", [0.0125, 0.004])],
+            fmt=formats.usd,
+            tick_fmt=formats.usd_ticks,
+        )
+    )
+
+    ticks = [t.text for t in _all(root, "text") if t.get("text-anchor") == "end"]
+    assert len(ticks) == len(set(ticks)) >= 4
+    assert ticks[-1] == "$0.0125" and not any("e-" in t for t in ticks)
+
+
+def test_long_y_labels_move_the_plot_right_instead_of_running_into_the_y_title():
+    from llmtest import formats
+
+    root = _parse(
+        charts.bar_chart(
+            "s",
+            ["d1", "d2"],
+            [charts.Series("a", [0.0000144, 0.000003])],
+            y_title="USD per day",
+            fmt=formats.usd,
+            tick_fmt=formats.usd_ticks,
+            size=(480, 260),
+        )
+    )
+
+    ticks = [t for t in _all(root, "text") if t.get("text-anchor") == "end"]
+    title = next(t for t in _all(root, "text") if t.get("transform"))
+    assert ticks and ticks[-1].text == "$0.000015"
+    assert min(_box(t)[0] for t in ticks) >= float(title.get("x")) + 8
