@@ -20,7 +20,7 @@ _COLUMNS = (
     "Recommended",
 )
 
-_ANSWER_FIELDS = ("sample", "model", "status", "latency_ms", "cost_usd", "error")
+_ANSWER_FIELDS = ("sample", "model", "status", "latency", "cost_usd", "error")
 _JUDGMENT_FIELDS = (
     "sample",
     "challenger",
@@ -83,6 +83,10 @@ class AnswerInline(admin.TabularInline):
 
     def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
+
+    @admin.display(description="latency")
+    def latency(self, answer: Answer) -> str:
+        return "-" if answer.latency_ms is None else f"{answer.latency_ms:,.0f} ms"
 
 
 class JudgmentInline(admin.TabularInline):

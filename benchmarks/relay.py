@@ -67,10 +67,10 @@ def resume_check(benchmark_id: Any, after: int) -> str | None:
         .values_list("eid", flat=True)
         .first()
     )
-    if terminal is not None and after >= terminal:
-        return "ended"
     if after > get_storage().get_current_id(channel):
         return "unknown"
+    if terminal is not None and after >= terminal:
+        return "ended"
     return None
 
 
