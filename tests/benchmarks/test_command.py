@@ -7,7 +7,9 @@ from io import StringIO
 
 import pytest
 from django.core.management import CommandError, call_command
+from rich.console import Console
 
+from benchmarks.management.commands.benchmark import result_table
 from benchmarks.models import Benchmark
 from flows.models import Flow
 from llmtest import jobs
@@ -151,3 +153,42 @@ def test_an_interrupt_cancels_the_run_and_stops_its_tasks(flow, fake_openai):
     assert benchmark.status == Benchmark.Status.FAILED
     assert benchmark.error["code"] == "cancelled"
     assert benchmark.answers.filter(status="done").count() < benchmark.total_steps
+
+
+def test_the_result_table_fits_an_80_column_terminal_whole():
+    row = {
+        "model": "claude-haiku-4-5",
+        "wins": 10,
+        "ties": 2,
+        "losses": 0,
+        "errors": 1,
+        "win_or_tie_rate": 1.0,
+        "interval": {"low": 0.76, "high": 1.0},
+        "mean_cost_usd": 0.0000048,
+        "cost_change_pct": -94.0,
+        "p50_latency_ms": 300.0,
+        "latency_change_ms": -112.3,
+        "recommended": True,
+    }
+    result = {
+        "flow": "support-bot",
+        "samples": 12,
+        "optimize_for": "cost",
+        "judge_model": "gpt-4o-mini",
+        "baseline": {"model": "gpt-4o", "mean_cost_usd": 0.00008, "p50_latency_ms": 4},
+        "challengers": [row],
+    }
+    terminal = Console(width=80, record=True, markup=False, emoji=False)
+
+    terminal.print(result_table(result, 80))
+
+    lines = terminal.export_text().splitlines()
+    assert all(len(line) <= 80 for line in lines)
+    line = next(line for line in lines if "claude-haiku-4-5" in line)
+    for cell in ("10/2/0", "100%", "76%-100%", "$0.000005", "-94%", "-112 ms", "yes"):
+        assert cell in line
+
+
+def test_a_flow_without_traffic_asks_for_the_current_model_option(flow):
+    with pytest.raises(CommandError, match=r"pass --current-model"):
+        _benchmark("support-bot", "--challengers", *CHALLENGERS)

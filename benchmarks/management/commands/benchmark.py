@@ -1,5 +1,6 @@
 import contextlib
 import json
+import logging
 from typing import Any
 
 from django.conf import settings
@@ -19,11 +20,21 @@ from benchmarks import relay, runs, services
 from benchmarks.events import ERROR, PROGRESS, RESULT
 from benchmarks.models import Benchmark
 from llmtest import jobs
-from llmtest.console import console
+from llmtest.console import Column, console, table
 from llmtest.errors import GatewayError
 
+# The API's fields and the options that stand for them here.
+_OPTIONS = {"currentModel": "--current-model", "challengers": "--challengers"}
 # Seconds a cancelled run's calls in flight are waited for before the command exits.
 _STOP_WAIT_S = 30.0
+
+
+def _as_options(message: str) -> str:
+    """An API error message, naming this command's options instead of the API's
+    fields."""
+    for field, option in _OPTIONS.items():
+        message = message.replace(f"pass {field}", f"pass {option}")
+    return message
 
 
 def _models(values: list[str] | None) -> list[str] | None:
@@ -53,45 +64,58 @@ def _ms(value: float | None) -> str:
     return "-" if value is None else f"{value:.0f}"
 
 
-def result_table(result: dict[str, Any]) -> Table:
-    """The current model and each challenger: verdicts, interval, cost, latency."""
-    table = Table(
-        title=f"{result['flow']}: {result['samples']} samples, optimizing for "
-        f"{result['optimize_for']}, judged by {result['judge_model']}",
-        title_justify="left",
-    )
-    for name in ("model", "won/tied/lost", "not judged", "win or tie (95% CI)"):
-        table.add_column(name, overflow="fold")
-    for name in ("cost/call", "cost change", "p50 ms", "latency change", "pick"):
-        table.add_column(name, justify="right", overflow="fold")
+_RESULT_COLUMNS = (
+    Column("model"),
+    Column("W/T/L", right=True),
+    Column("not judged", right=True, optional=True),
+    Column("win|tie", right=True),
+    Column("95% CI", right=True),
+    Column("$/call", right=True),
+    Column("cost", right=True),
+    Column("p50 ms", right=True, optional=True),
+    Column("latency", right=True),
+    Column("pick"),
+)
 
+
+def result_table(result: dict[str, Any], width: int) -> Table:
+    """The current model and each challenger: verdicts, interval, cost, latency."""
     baseline = result["baseline"]
-    table.add_row(
-        f"{baseline['model']} (current)",
-        "",
-        "",
-        "",
-        _cost(baseline["mean_cost_usd"]),
-        "",
-        _ms(baseline["p50_latency_ms"]),
-        "",
-        "",
-    )
+    rows = [
+        [
+            f"{baseline['model']} (current)",
+            "",
+            "",
+            "",
+            "",
+            _cost(baseline["mean_cost_usd"]),
+            "",
+            _ms(baseline["p50_latency_ms"]),
+            "",
+            "",
+        ]
+    ]
     for row in result["challengers"]:
         interval = row["interval"]
-        table.add_row(
-            row["model"],
-            f"{row['wins']}/{row['ties']}/{row['losses']}",
-            str(row["errors"]),
-            f"{_pct(row['win_or_tie_rate'])} "
-            f"({_pct(interval['low'])}-{_pct(interval['high'])})",
-            _cost(row["mean_cost_usd"]),
-            _signed(row["cost_change_pct"], "%"),
-            _ms(row["p50_latency_ms"]),
-            _signed(row["latency_change_ms"], " ms"),
-            "recommended" if row["recommended"] else "",
+        rows.append(
+            [
+                row["model"],
+                f"{row['wins']}/{row['ties']}/{row['losses']}",
+                str(row["errors"]),
+                _pct(row["win_or_tie_rate"]),
+                f"{_pct(interval['low'])}-{_pct(interval['high'])}",
+                _cost(row["mean_cost_usd"]),
+                _signed(row["cost_change_pct"], "%"),
+                _ms(row["p50_latency_ms"]),
+                _signed(row["latency_change_ms"], " ms"),
+                "yes" if row["recommended"] else "",
+            ]
         )
-    return table
+    title = (
+        f"{result['flow']}: {result['samples']} samples, optimizing for "
+        f"{result['optimize_for']}, judged by {result['judge_model']}"
+    )
+    return table(title, _RESULT_COLUMNS, rows, width)
 
 
 def _verdict(out: Console, result: dict[str, Any]) -> None:
@@ -162,6 +186,19 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args: object, **options: Any) -> None:
+        if options["verbosity"] >= 2:
+            self._run(options)
+            return
+        # The gateway's INFO lines (a suggestion filed, credits charged) would break
+        # up the progress bar; -v 2 shows them.
+        before = logging.root.manager.disable
+        logging.disable(logging.INFO)
+        try:
+            self._run(options)
+        finally:
+            logging.disable(before)
+
+    def _run(self, options: dict[str, Any]) -> None:
         account = account_from_option(options["account"])
         try:
             benchmark = services.benchmark_start(
@@ -172,7 +209,7 @@ class Command(BaseCommand):
                 challengers=_models(options["challengers"]),
             )
         except GatewayError as error:
-            raise CommandError(error.message) from error
+            raise CommandError(_as_options(error.message)) from error
 
         err = console(self.stderr)
         err.print(
@@ -188,7 +225,7 @@ class Command(BaseCommand):
             self.stdout.write(json.dumps(result, indent=2))
             return
         out = console(self.stdout)
-        out.print(result_table(result))
+        out.print(result_table(result, out.width))
         _verdict(out, result)
 
     def _follow(self, benchmark: Benchmark, err: Console) -> dict[str, Any]:

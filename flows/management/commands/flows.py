@@ -6,54 +6,62 @@ from rich.table import Table
 from accounts.management.account_option import account_from_option
 from accounts.models import Account
 from flows import selectors
-from llmtest.console import console
+from llmtest.console import Column, console, table
 
 
 def _money(value: Decimal) -> str:
     return f"${value:,.6f}"
 
 
-def _flows_table(account: Account) -> Table:
+_FLOW_COLUMNS = (
+    Column("flow"),
+    Column("model"),
+    Column("calls", right=True),
+    Column("failed", right=True, optional=True),
+    Column("avg ms", right=True, optional=True),
+    Column("p50 ms", right=True, optional=True),
+    Column("p95 ms", right=True),
+    Column("tokens in/out", right=True, optional=True),
+    Column("cost", right=True),
+    Column("samples", right=True),
+    Column("last call", right=True, optional=True),
+)
+
+
+def _flows_table(account: Account, width: int) -> Table:
     """What GET /api/flows shows, per flow and model, with each flow's samples;
     a flow with samples but no traffic yet gets a row of its own."""
     samples = {row.flow: row for row in selectors.flow_sample_counts(account.pk)}
-    table = Table(
-        title=f"{account.email}: {_money(account.credits_usd)} of credits left",
-        title_justify="left",
-    )
-    for name in ("flow", "model"):
-        table.add_column(name, overflow="fold")
-    for name in ("calls", "failed", "avg ms", "p50 ms", "p95 ms"):
-        table.add_column(name, justify="right", overflow="fold")
-    for name in ("tokens in/out", "cost", "samples", "last call"):
-        table.add_column(name, justify="right", overflow="fold")
-
+    rows = []
     shown = set()
     for row in selectors.flow_model_stats(account.pk):
         counts = samples.get(row.flow)
         cost = _money(row.total_cost_usd)
         if row.unpriced_calls:
             cost += f" (+{row.unpriced_calls} unpriced)"
-        table.add_row(
-            row.flow,
-            row.model,
-            str(row.calls),
-            str(row.failed_calls),
-            f"{row.avg_latency_ms:.0f}",
-            f"{row.p50_latency_ms:.0f}",
-            f"{row.p95_latency_ms:.0f}",
-            f"{row.input_tokens:,}/{row.output_tokens:,}",
-            cost,
-            "" if counts is None or row.flow in shown else str(counts.samples),
-            f"{row.last_call_at:%Y-%m-%d %H:%M}",
+        rows.append(
+            [
+                row.flow,
+                row.model,
+                str(row.calls),
+                str(row.failed_calls),
+                f"{row.avg_latency_ms:.0f}",
+                f"{row.p50_latency_ms:.0f}",
+                f"{row.p95_latency_ms:.0f}",
+                f"{row.input_tokens:,}/{row.output_tokens:,}",
+                cost,
+                "" if counts is None or row.flow in shown else str(counts.samples),
+                f"{row.last_call_at:%Y-%m-%d %H:%M}",
+            ]
         )
         shown.add(row.flow)
     for name, counts in samples.items():
         if name not in shown:
-            table.add_row(
-                name, "-", "0", "", "", "", "", "", "", str(counts.samples), ""
+            rows.append(
+                [name, "-", "0", "", "", "", "", "", "", str(counts.samples), ""]
             )
-    return table
+    title = f"{account.email}: {_money(account.credits_usd)} of credits left"
+    return table(title, _FLOW_COLUMNS, rows, width)
 
 
 class Command(BaseCommand):
@@ -75,8 +83,8 @@ class Command(BaseCommand):
 
         out = console(self.stdout)
         for account in accounts:
-            table = _flows_table(account)
-            if table.row_count:
-                out.print(table)
+            shown = _flows_table(account, out.width)
+            if shown.row_count:
+                out.print(shown)
             else:
                 out.print(f"{account.email}: no flows yet.")
