@@ -30,7 +30,7 @@ from django_eventstream.utils import get_storage
 from django_eventstream.views import Listener, get_listener_manager
 
 from benchmarks import watchdog
-from benchmarks.events import ERROR, RESULT, TERMINAL, channel_of, sse
+from benchmarks.events import ERROR, PROGRESS, RESULT, TERMINAL, channel_of, sse
 from benchmarks.models import Benchmark
 
 # Seconds a finished run's last event may take to be stored before the relay sends
@@ -54,6 +54,22 @@ def _read(channel: str, after: int) -> tuple[list[Event], int]:
         if after > current:
             return [], after
         return storage.get_events(channel, current, limit=500), current
+
+
+class _Counter:
+    """Keeps `done` in a stream's progress events from stepping back: two workers
+    may count their steps in one order and publish them in the other."""
+
+    def __init__(self) -> None:
+        self.done = 0
+
+    def data(self, event_type: str, data: Any) -> Any:
+        if event_type != PROGRESS or not isinstance(data, dict):
+            return data
+        if not isinstance(data.get("done"), int):
+            return data
+        self.done = max(self.done, data["done"])
+        return {**data, "done": self.done}
 
 
 def resume_check(benchmark_id: Any, after: int) -> str | None:
@@ -121,6 +137,7 @@ async def stream(benchmark_id: Any, after: int = 0) -> AsyncIterator[bytes]:
     manager = get_listener_manager()
     manager.add_listener(listener)
     last_beat = time.monotonic()
+    counter = _Counter()
     try:
         # Sent at once so that clients and proxies see the stream is open.
         yield b": stream open\n\n"
@@ -130,7 +147,8 @@ async def stream(benchmark_id: Any, after: int = 0) -> AsyncIterator[bytes]:
             events, after = await sync_to_async(_read)(channel, after)
             for event in events:
                 after = int(event.id)
-                yield sse(event.type, _text(event.data), event.id)
+                data = counter.data(event.type, event.data)
+                yield sse(event.type, _text(data), event.id)
                 last_beat = time.monotonic()
                 if event.type in TERMINAL:
                     return
@@ -162,12 +180,13 @@ def follow(
     as `stream`, for a caller without an event loop (the benchmark command)."""
     channel = channel_of(benchmark_id)
     wait = settings.SSE_POLL_S if poll_s is None else poll_s
+    counter = _Counter()
     while True:
         events, after = _read(channel, after)
         for event in events:
             after = int(event.id)
             data = json.loads(event.data) if isinstance(event.data, str) else event.data
-            yield event.type, data
+            yield event.type, counter.data(event.type, data)
             if event.type in TERMINAL:
                 return
         if not events:

@@ -2,6 +2,7 @@
 
 import pytest
 
+from benchmarks import relay
 from benchmarks.judge import combine, judge_messages, parse_verdict
 from benchmarks.results import recommend
 from benchmarks.stats import samples_needed, wilson_interval
@@ -156,3 +157,13 @@ def test_changes_within_noise_are_not_recommended(goal, row, recommended, settin
     assert (result["model"] == "m") is recommended
     if not recommended:
         assert "by a margin that counts" in result["reason"]
+
+
+def test_a_streams_done_count_never_steps_back():
+    counter = relay._Counter()
+    published = [1, 3, 2, 4, 4, 3]
+
+    shown = [counter.data("progress", {"done": done})["done"] for done in published]
+
+    assert shown == [1, 3, 3, 4, 4, 4]
+    assert counter.data("result", {"done": 0}) == {"done": 0}

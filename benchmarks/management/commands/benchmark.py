@@ -250,7 +250,9 @@ class Command(BaseCommand):
                         description=stage,
                     )
                 elif kind == RESULT:
-                    progress.update(bar, description="done")
+                    progress.update(
+                        bar, completed=benchmark.total_steps, description="done"
+                    )
                     return dict(data)
                 elif kind == ERROR:
                     raise CommandError(f"The benchmark failed: {data['message']}")
