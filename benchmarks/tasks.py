@@ -158,19 +158,17 @@ def answer(benchmark_id: str, sample_id: int, model: str) -> None:
         _finish_if_complete(benchmark, done)
 
 
-def requeue(benchmark_id: str) -> int:
+def requeue(benchmark_id: str) -> None:
     """Queue again every unfinished step of a run whose worker stopped: steps it
     had claimed go back to pending, `start` queues each answer again (a finished
     one only queues its judgments if they are missing), and each unfinished
-    judgment is queued. Returns how many steps were unfinished."""
+    judgment is queued."""
     stale = timezone.now() - timedelta(seconds=settings.BENCHMARK_STALL_TIMEOUT_S)
-    unfinished = 0
     for table in (Answer, Judgment):
         rows = table.objects.filter(benchmark_id=benchmark_id)  # type: ignore[attr-defined]
         rows.filter(status=StepStatus.RUNNING, claimed_at__lt=stale).update(
             status=StepStatus.PENDING
         )
-        unfinished += rows.exclude(status__in=runs.FINAL_STEPS).count()
     jobs.enqueue(start, benchmark_id)
     judgments = (
         Judgment.objects.filter(benchmark_id=benchmark_id)
@@ -179,7 +177,6 @@ def requeue(benchmark_id: str) -> int:
     )
     for sample_id, challenger in judgments:
         jobs.enqueue(judge, benchmark_id, sample_id, challenger)
-    return unfinished
 
 
 def _answer_message(row: Answer) -> str:

@@ -41,20 +41,23 @@ def _rescuable(benchmark_id: Any) -> bool:
 def check(benchmark_id: Any) -> None:
     """Rescue or fail the run if it stalled; nothing otherwise."""
     if _rescuable(benchmark_id) and runs.claim_rescue(benchmark_id, _MOST_RESCUES):
-        unfinished = tasks.requeue(str(benchmark_id))
+        benchmark = Benchmark.objects.only("total_steps").get(pk=benchmark_id)
+        done = runs.steps_done(benchmark_id)
+        unfinished = benchmark.total_steps - done
         logger.warning(
             "benchmarks.rescued",
             extra={"benchmark": str(benchmark_id), "steps": unfinished},
         )
-        benchmark = Benchmark.objects.only("total_steps").get(pk=benchmark_id)
+        # Published before the steps are queued, so that it comes before theirs.
         events.progress(
             benchmark_id,
             "rescued",
-            runs.steps_done(benchmark_id),
+            done,
             benchmark.total_steps,
             f"No step finished for a while (a worker stopped?): queued the "
             f"{unfinished} unfinished steps again.",
         )
+        tasks.requeue(str(benchmark_id))
         return
     runs.fail_if_stalled(benchmark_id)
 
