@@ -105,6 +105,23 @@ def two_workers(worker: Any) -> Iterator[None]:
     yield
 
 
+_ONE_CHALLENGER = {
+    "flow": "support-bot",
+    "currentModel": "gpt-4o",
+    "challengers": ["gpt-4o-mini"],
+}
+
+
+def _kill_once_it_calls(process: subprocess.Popen[bytes], fake_openai: Any) -> None:
+    """Wait for the worker's first call to the provider, then kill the worker."""
+    deadline = time.monotonic() + 30
+    while not fake_openai.requests and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert fake_openai.requests, "the worker never called the provider"
+    os.kill(process.pid, signal.SIGKILL)
+    process.wait()
+
+
 def test_two_workers_share_a_benchmark(two_workers, sse_http, fake_openai):
     judge_with(fake_openai, judges.prefers("gpt-4o-mini"))
     fake_openai.default_latency_s = 0.05
@@ -132,19 +149,9 @@ def test_a_killed_worker_leaves_the_run_failed_with_an_error_event(
     with sse_http.stream(
         "POST",
         "/api/benchmark",
-        json={
-            "flow": "support-bot",
-            "currentModel": "gpt-4o",
-            "challengers": ["gpt-4o-mini"],
-        },
+        json=_ONE_CHALLENGER,
     ) as response:
-        # Wait for the first step to be running on the worker, then kill it.
-        deadline = time.monotonic() + 30
-        while not fake_openai.requests and time.monotonic() < deadline:
-            time.sleep(0.05)
-        assert fake_openai.requests, "the worker never called the provider"
-        os.kill(process.pid, signal.SIGKILL)
-        process.wait()
+        _kill_once_it_calls(process, fake_openai)
         stream = read_sse(response)
 
     assert stream.events[-1].event == "error"
@@ -163,18 +170,9 @@ def test_a_worker_started_after_one_was_killed_finishes_the_run(
     with sse_http.stream(
         "POST",
         "/api/benchmark",
-        json={
-            "flow": "support-bot",
-            "currentModel": "gpt-4o",
-            "challengers": ["gpt-4o-mini"],
-        },
+        json=_ONE_CHALLENGER,
     ) as response:
-        deadline = time.monotonic() + 30
-        while not fake_openai.requests and time.monotonic() < deadline:
-            time.sleep(0.05)
-        assert fake_openai.requests, "the worker never called the provider"
-        os.kill(process.pid, signal.SIGKILL)
-        process.wait()
+        _kill_once_it_calls(process, fake_openai)
         worker()
         stream = read_sse(response)
 
