@@ -26,7 +26,8 @@ from accounts.models import Account, CreditEntry
 # Days of charges the burn rate is averaged over: a week smooths out weekends.
 BURN_WINDOW_DAYS = 7
 
-_ZERO_USD = Value(
+# Zero in the money columns' type, for Coalesce over an empty Sum.
+ZERO_USD = Value(
     Decimal(0), output_field=DecimalField(max_digits=20, decimal_places=10)
 )
 
@@ -85,7 +86,7 @@ def _charged() -> CombinedExpression:
     since = timezone.now() - timedelta(days=BURN_WINDOW_DAYS)
     charges = Q(ledger__kind=CreditEntry.Kind.CHARGE, ledger__created_at__gte=since)
     # Charges are negative ledger rows.
-    return -Coalesce(Sum("ledger__amount_usd", filter=charges), _ZERO_USD)
+    return -Coalesce(Sum("ledger__amount_usd", filter=charges), ZERO_USD)
 
 
 def account_outlook(account: Account) -> CreditOutlook:
@@ -121,10 +122,10 @@ def outlooks(limit: int) -> tuple[list[CreditOutlook], CreditOutlook]:
         .order_by("spent", F("runway").asc(nulls_last=True), "credits_usd", "email")
         .values_list("pk", "email", "credits_usd", "charged")[:limit]
     )
-    credits = Account.objects.aggregate(total=Coalesce(Sum("credits_usd"), _ZERO_USD))
+    credits = Account.objects.aggregate(total=Coalesce(Sum("credits_usd"), ZERO_USD))
     since = timezone.now() - timedelta(days=BURN_WINDOW_DAYS)
     charged = CreditEntry.objects.filter(
         kind=CreditEntry.Kind.CHARGE, created_at__gte=since
-    ).aggregate(total=Coalesce(Sum("amount_usd"), _ZERO_USD))
+    ).aggregate(total=Coalesce(Sum("amount_usd"), ZERO_USD))
     total = outlook(0, "all accounts", credits["total"], -charged["total"])
     return [outlook(*row) for row in rows], total

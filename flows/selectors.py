@@ -13,19 +13,18 @@ from django.db import connections
 from django.db.models import (
     Aggregate,
     Count,
-    DecimalField,
     F,
     FloatField,
     Max,
     Q,
     QuerySet,
     Sum,
-    Value,
     Window,
 )
 from django.db.models.functions import Coalesce, RowNumber, TruncDate
 from django.utils import timezone
 
+from accounts.selectors import ZERO_USD
 from flows.models import Call, Flow, Route, Sample
 
 
@@ -173,10 +172,6 @@ def flow_sample_counts(account_id: int) -> list[FlowSamples]:
 # flow, day or model comes back, never one per call, so a page costs a fixed number
 # of queries whatever the traffic.
 
-_ZERO_USD = Value(
-    Decimal(0), output_field=DecimalField(max_digits=20, decimal_places=10)
-)
-
 
 @dataclass(frozen=True, slots=True)
 class FlowSpend:
@@ -288,7 +283,7 @@ def spend_per_day(days: list[date], top: int) -> DailySpend:
         calls.annotate(day=TruncDate("created_at"))
         .values("flow_id", "day")
         .annotate(
-            spend=Coalesce(Sum("cost_usd"), _ZERO_USD),
+            spend=Coalesce(Sum("cost_usd"), ZERO_USD),
             proxied=Count("id", filter=Q(source=Call.Source.PROXY)),
         )
         .values_list("flow_id", "day", "spend", "proxied")
@@ -355,7 +350,7 @@ def flow_days(flow_id: int, days: list[date]) -> list[FlowDay]:
     totals = {
         row["day"]: row
         for row in daily.values("day").annotate(
-            spend=Coalesce(Sum("cost_usd"), _ZERO_USD),
+            spend=Coalesce(Sum("cost_usd"), ZERO_USD),
             proxied=Count("id", filter=Q(source=Call.Source.PROXY)),
         )
     }
@@ -381,7 +376,7 @@ def flow_models_used(flow_id: int, days: list[date]) -> list[FlowModelUse]:
         calls.values("served_model")
         .annotate(
             n=Count("id"),
-            spend=Coalesce(Sum("cost_usd"), _ZERO_USD),
+            spend=Coalesce(Sum("cost_usd"), ZERO_USD),
             last=Max("created_at"),
         )
         .order_by("-n", "served_model")
