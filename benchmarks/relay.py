@@ -38,8 +38,9 @@ from benchmarks.models import Benchmark
 _FINAL_EVENT_GRACE_S = 10.0
 
 
-def _text(data: Any) -> str:
-    return data if isinstance(data, str) else json.dumps(data)
+def _decoded(event: Event) -> Any:
+    """An event's data as published: `send_event` stores it JSON-encoded."""
+    return json.loads(event.data) if isinstance(event.data, str) else event.data
 
 
 def _read(channel: str, after: int) -> tuple[list[Event], int]:
@@ -147,8 +148,8 @@ async def stream(benchmark_id: Any, after: int = 0) -> AsyncIterator[bytes]:
             events, after = await sync_to_async(_read)(channel, after)
             for event in events:
                 after = int(event.id)
-                data = counter.data(event.type, event.data)
-                yield sse(event.type, _text(data), event.id)
+                data = counter.data(event.type, _decoded(event))
+                yield sse(event.type, json.dumps(data), event.id)
                 last_beat = time.monotonic()
                 if event.type in TERMINAL:
                     return
@@ -185,8 +186,7 @@ def follow(
         events, after = _read(channel, after)
         for event in events:
             after = int(event.id)
-            data = json.loads(event.data) if isinstance(event.data, str) else event.data
-            yield event.type, counter.data(event.type, data)
+            yield event.type, counter.data(event.type, _decoded(event))
             if event.type in TERMINAL:
                 return
         if not events:

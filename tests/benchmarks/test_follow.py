@@ -1,8 +1,10 @@
 """relay.follow: a run's stored events, read without an event loop."""
 
+import json
 from datetime import timedelta
 
 import pytest
+from asgiref.sync import async_to_sync
 from django.utils import timezone
 
 from benchmarks import events, relay
@@ -42,3 +44,26 @@ def test_it_ends_when_the_run_is_gone():
     benchmark.delete()
 
     assert list(relay.follow(benchmark_id, poll_s=0.01)) == []
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_sse_stream_never_steps_back_on_events_as_stored():
+    # Stored as send_event stores them (JSON text), published out of order.
+    benchmark = BenchmarkFactory(status="running")
+    for done in (1, 3, 2):
+        events.progress(benchmark.pk, "answering", done, 3, "A step.")
+    events.publish(benchmark.pk, events.RESULT, {"benchmark_id": str(benchmark.pk)})
+
+    async def read() -> list[bytes]:
+        return [chunk async for chunk in relay.stream(benchmark.pk)]
+
+    chunks = async_to_sync(read)()
+
+    progress = [
+        json.loads(chunk.decode().split("data: ", 1)[1])
+        for chunk in chunks
+        if b"event: progress" in chunk
+    ]
+    assert [event["done"] for event in progress] == [1, 3, 3]
+    assert progress[2]["stage"] == "answering"
+    assert b"event: result" in chunks[-1]
