@@ -1,6 +1,7 @@
 from rest_framework import serializers
 
 from accounts.models import Feedback
+from llmtest.fields import StrictCharField, StrictIntegerField
 
 
 class AccountOutputSerializer(serializers.Serializer):
@@ -16,13 +17,11 @@ class AccountOutputSerializer(serializers.Serializer):
 
 
 class FeedbackInputSerializer(serializers.ModelSerializer):
-    rating = serializers.IntegerField(min_value=1, max_value=5)
-    agent_model = serializers.CharField(max_length=200)
-    agent_environment = serializers.CharField(max_length=200)
-    comment = serializers.CharField(required=False, allow_blank=True, max_length=10000)
-    task_summary = serializers.CharField(
-        required=False, allow_blank=True, max_length=10000
-    )
+    rating = StrictIntegerField(min_value=1, max_value=5)
+    agent_model = StrictCharField(max_length=200)
+    agent_environment = StrictCharField(max_length=200)
+    comment = StrictCharField(required=False, allow_blank=True, max_length=10000)
+    task_summary = StrictCharField(required=False, allow_blank=True, max_length=10000)
 
     class Meta:
         model = Feedback

@@ -25,8 +25,10 @@ from accounts.authentication import request_account
 from benchmarks import relay, runs, services, watchdog
 from benchmarks.models import Benchmark
 from benchmarks.schema import BenchmarkResultField, event_stream_response
+from flows.fields import FlowNameField
 from flows.models import FLOW_NAME_PATTERN
 from llmtest.errors import GatewayError
+from llmtest.fields import StrictCharField
 from llmtest.openapi import errors
 
 _STREAM_HEADERS = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
@@ -64,15 +66,13 @@ def _stream(benchmark_id: UUID, after: int) -> StreamingHttpResponse:
 
 
 class BenchmarkInputSerializer(serializers.Serializer):
-    flow = serializers.RegexField(FLOW_NAME_PATTERN, max_length=100)
-    currentModel = serializers.CharField(
-        required=False, allow_null=True, max_length=200
-    )
+    flow = FlowNameField()
+    currentModel = StrictCharField(required=False, allow_null=True, max_length=200)
     optimizeFor = serializers.ChoiceField(
         choices=Benchmark.Goal.values, default=Benchmark.Goal.BALANCED
     )
     challengers = serializers.ListField(
-        child=serializers.CharField(max_length=200),
+        child=StrictCharField(max_length=200),
         required=False,
         allow_null=True,
         # An empty list names no model; leaving the field out lets the gateway pick.

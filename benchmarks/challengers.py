@@ -19,6 +19,9 @@ What "better" may mean:
   proxy every provider's line-up follows), the next step up first;
 - balanced: a mix of the three.
 
+When the current model has no price, "cheaper" starts from the cheapest model and
+"stronger" from the catalog's median price.
+
 Picks alternate between providers, so that one provider's line-up does not fill
 every slot when others are configured.
 """
@@ -215,15 +218,21 @@ def _priced(pool: list[Candidate]) -> list[Candidate]:
 
 
 def _cheaper(pool: list[Candidate], base: Decimal | None) -> list[Candidate]:
-    cheaper = [c for c in _priced(pool) if base is None or c.price < base]  # type: ignore[operator]
+    if base is None:
+        # Nothing to be cheaper than (the current model has no price): the
+        # cheapest first, so that a run never starts on the dearest models.
+        return sorted(_priced(pool), key=lambda c: (c.price or 0, c.model))
+    cheaper = [c for c in _priced(pool) if (c.price or 0) < base]
     return sorted(cheaper, key=lambda c: (-(c.price or 0), c.model))
 
 
 def _stronger(pool: list[Candidate], base: Decimal | None) -> list[Candidate]:
+    priced = sorted(_priced(pool), key=lambda c: (c.price or 0, c.model))
     if base is None:
-        return sorted(_priced(pool), key=lambda c: (-(c.price or 0), c.model))
-    stronger = [c for c in _priced(pool) if (c.price or 0) > base]
-    return sorted(stronger, key=lambda c: (c.price or 0, c.model))
+        # No price to step up from: from the catalog's median price upwards,
+        # rather than the few flagship models that cost a hundred times more.
+        return priced[len(priced) // 2 :]
+    return [c for c in priced if (c.price or 0) > base]
 
 
 def _faster(

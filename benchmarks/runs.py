@@ -73,7 +73,7 @@ def fail_if_stalled(benchmark_id: Any) -> None:
     with no step finished for BENCHMARK_STALL_TIMEOUT_S (its worker died)."""
     row = (
         Benchmark.objects.filter(pk=benchmark_id)
-        .values("status", "created_at", "progressed_at")
+        .values("status", "created_at", "progressed_at", "rescues")
         .first()
     )
     if row is None:
@@ -91,10 +91,16 @@ def fail_if_stalled(benchmark_id: Any) -> None:
     elif row["status"] == Benchmark.Status.RUNNING:
         idle = (now - row["progressed_at"]).total_seconds()
         if idle > settings.BENCHMARK_STALL_TIMEOUT_S:
+            again = (
+                f" since its unfinished steps were queued again ({row['rescues']} "
+                f"time{'' if row['rescues'] == 1 else 's'})"
+                if row["rescues"]
+                else ""
+            )
             fail(
                 benchmark_id,
-                f"No step of the benchmark finished for {idle:.0f} s; the worker "
-                "running it may have stopped.",
+                f"No step of the benchmark finished for {idle:.0f} s{again}; the "
+                "worker running it may have stopped.",
                 "stalled",
             )
 

@@ -16,7 +16,7 @@ from flows import config as flow_config
 from flows.models import Call, Flow
 from llmtest import jobs
 from llmtest.errors import GatewayError
-from proxy import providers, upstream
+from proxy import catalog, pricing, providers, upstream
 from proxy.providers import Snapshot
 
 logger = logging.getLogger(__name__)
@@ -62,12 +62,15 @@ def benchmark_start(
     snapshot = providers.snapshot()
     current = current_model or _current_model(flow)
     current_target = _check_callable(snapshot, current, "currentModel")
+    if current_model:
+        _check_known(snapshot, current, current_target, "currentModel")
     if challengers:
         # One challenger per model a provider serves: 'openai/gpt-4o' and 'gpt-4o'
         # are the same model.
         targets: dict[tuple[str, str], str] = {}
         for model in challengers:
             target = _check_callable(snapshot, model, "challengers")
+            _check_known(snapshot, model, target, "challengers")
             if target == current_target:
                 raise GatewayError(
                     400,
@@ -175,6 +178,34 @@ def _current_model(flow: Flow) -> str:
     requested = counts.most_common(1)[0][0]
     routed = flow_config.config().route(flow.account_id, flow.name, requested)
     return routed or requested
+
+
+def _check_known(
+    snapshot: Snapshot, model: str, target: tuple[str, str], param: str
+) -> None:
+    """GatewayError(400) for a model id its provider does not list and nothing
+    prices (a typo would otherwise cost a whole run of failed calls). A provider
+    whose list is unknown (it has none, or did not answer) gets the benefit of
+    the doubt."""
+    provider_name, provider_model = target
+    config = snapshot.providers[provider_name]
+    listed = [item.id for item in catalog.listed(snapshot).get(provider_name, [])]
+    if (
+        provider_model in listed
+        or f"{provider_name}/{provider_model}" in snapshot.overrides
+        or provider_model in snapshot.overrides
+        or pricing.catalog_rates(provider_model, config.catalog_name) is not None
+        or not listed
+    ):
+        return
+    raise GatewayError(
+        400,
+        f"The model '{model}' is neither in the list of models the provider "
+        f"'{provider_name}' serves nor in the pricing catalog; check its id "
+        "(GET /v1/models lists the models this gateway can call).",
+        code="unknown_model",
+        param=param,
+    )
 
 
 def _check_callable(

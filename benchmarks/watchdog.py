@@ -7,12 +7,20 @@ still alive, or one started since, finishes the run. Twice: a step the dead work
 claimed shortly before it died is only taken back once its claim is that old, which
 the second rescue sees. A run that stalls a third time fails with an `error` event.
 Every step is claimed in its row, so a step queued twice still runs once.
+
+The relay and the API check the runs they show; a sweeper thread in each gateway
+process and each Celery worker checks every unfinished run every BENCHMARK_WATCH_S,
+so that a run nobody follows ends too. Checks are conditional UPDATEs: several
+processes sweeping at once rescue or fail a run once.
 """
 
 import logging
+import threading
 from typing import Any
 
 from django.conf import settings
+from django.db import connection
+from django.db.models import QuerySet
 from django.utils import timezone
 
 from benchmarks import events, runs, tasks
@@ -62,12 +70,71 @@ def check(benchmark_id: Any) -> None:
     runs.fail_if_stalled(benchmark_id)
 
 
-def check_account(account_id: int) -> int:
-    """`check` for each of an account's unfinished runs; returns how many."""
-    unfinished = Benchmark.objects.filter(
-        account_id=account_id,
-        status__in=(Benchmark.Status.QUEUED, Benchmark.Status.RUNNING),
-    ).values_list("pk", flat=True)
+def _check_unfinished(runs_: QuerySet[Benchmark]) -> int:
+    unfinished = list(
+        runs_.filter(
+            status__in=(Benchmark.Status.QUEUED, Benchmark.Status.RUNNING)
+        ).values_list("pk", flat=True)
+    )
     for benchmark_id in unfinished:
         check(benchmark_id)
     return len(unfinished)
+
+
+def check_account(account_id: int) -> int:
+    """`check` for each of an account's unfinished runs; returns how many."""
+    return _check_unfinished(Benchmark.objects.filter(account_id=account_id))
+
+
+def sweep() -> int:
+    """`check` for every unfinished run; returns how many there were."""
+    return _check_unfinished(Benchmark.objects.all())
+
+
+# --- the sweeper thread -------------------------------------------------------------
+
+_sweeper_lock = threading.Lock()
+_sweeper: threading.Thread | None = None
+_stop = threading.Event()
+
+
+def start_sweeper() -> bool:
+    """Start this process's sweeper (once; not when BENCHMARK_WATCH_S is 0).
+    True when it runs."""
+    global _sweeper
+    interval = settings.BENCHMARK_WATCH_S
+    if interval <= 0:
+        return False
+    with _sweeper_lock:
+        if _sweeper is None or not _sweeper.is_alive():
+            _stop.clear()
+            _sweeper = threading.Thread(
+                target=_sweep_every,
+                args=(interval,),
+                name="benchmark-watchdog",
+                daemon=True,
+            )
+            _sweeper.start()
+    return True
+
+
+def stop_sweeper(timeout: float = 5.0) -> None:
+    global _sweeper
+    with _sweeper_lock:
+        thread, _sweeper = _sweeper, None
+    if thread is not None:
+        _stop.set()
+        thread.join(timeout)
+
+
+def _sweep_every(interval: float) -> None:
+    while not _stop.wait(interval):
+        try:
+            sweep()
+        except Exception as error:
+            # The database may be away for a while; the next sweep tries again.
+            logger.warning(
+                "benchmarks.sweep_failed", extra={"error": type(error).__name__}
+            )
+        finally:
+            connection.close()  # its own; none kept open between sweeps

@@ -9,7 +9,7 @@ from rest_framework.views import APIView
 
 from accounts.authentication import request_account
 from flows import samples, selectors
-from flows.models import FLOW_NAME_PATTERN
+from flows.fields import FlowNameField
 from llmtest.openapi import errors
 
 
@@ -45,13 +45,7 @@ class FlowListApi(APIView):
 
 
 class SamplesAddInputSerializer(serializers.Serializer):
-    flow = serializers.RegexField(
-        FLOW_NAME_PATTERN,
-        error_messages={
-            "invalid": "Must be 1-100 characters: letters, digits and . _ : / - "
-            "(starting with a letter or digit)."
-        },
-    )
+    flow = FlowNameField()
     samples = serializers.ListField(allow_empty=False)
 
     def validate(self, data: dict[str, Any]) -> dict[str, Any]:
@@ -86,7 +80,7 @@ class SampleMessageSerializer(serializers.Serializer):
 _SAMPLES_ADD_SCHEMA = inline_serializer(
     "SamplesAddInput",
     fields={
-        "flow": serializers.RegexField(FLOW_NAME_PATTERN, max_length=100),
+        "flow": FlowNameField(),
         "samples": serializers.ListField(
             child=serializers.ListField(child=SampleMessageSerializer(), min_length=1),
             min_length=1,

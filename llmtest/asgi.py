@@ -9,7 +9,8 @@ A request body over MAX_REQUEST_BYTES gets 413: refused from its Content-Length
 before it is read, or, sent chunked, cut off as soon as it passes the limit.
 
 On shutdown the call recorder writes what it still holds, so a worker that is
-stopped gracefully loses no call record.
+stopped gracefully loses no call record. The first request starts the process's
+benchmark watchdog (lifespan events would be earlier, but daphne sends none).
 """
 
 import asyncio
@@ -27,7 +28,8 @@ from django.conf import settings  # noqa: E402
 from django.core.handlers.asgi import ASGIHandler  # noqa: E402
 from django.core.handlers.exception import convert_exception_to_response  # noqa: E402
 
-from flows import recorder  # noqa: E402  (needs the app registry loaded above)
+from benchmarks import watchdog  # noqa: E402  (needs the app registry loaded above)
+from flows import recorder  # noqa: E402
 from llmtest.errors import request_too_large  # noqa: E402
 from proxy import relay, upstream  # noqa: E402
 
@@ -98,7 +100,14 @@ class _BodyLimit:
         await self._send(message)
 
 
+_watching = False
+
+
 async def application(scope: Scope, receive: Receive, send: Send) -> None:
+    global _watching
+    if not _watching:
+        _watching = True
+        watchdog.start_sweeper()
     if scope["type"] == "lifespan":
         await _lifespan(receive, send)
     elif scope["type"] != "http":

@@ -22,3 +22,12 @@ def _refuse_without_redis(**kwargs: Any) -> None:
             "This gateway runs benchmarks in its own process (no REDIS_URL); a "
             "worker is only needed with REDIS_URL set."
         )
+
+
+@signals.worker_ready.connect
+def _watch_benchmarks(**kwargs: Any) -> None:
+    """Each worker checks every unfinished benchmark now and then, so that a run
+    whose worker died ends even when no gateway process is following it."""
+    from benchmarks import watchdog
+
+    watchdog.start_sweeper()

@@ -289,6 +289,9 @@ BENCHMARK_STALL_TIMEOUT_S: float = env.float(
     "BENCHMARK_STALL_TIMEOUT_S", default=UPSTREAM_TIMEOUT_S + 60
 )
 BENCHMARK_START_TIMEOUT_S: float = env.float("BENCHMARK_START_TIMEOUT_S", default=120)
+# Seconds between two checks of every unfinished benchmark by each gateway process
+# and Celery worker (0: only the runs a client follows or lists are checked).
+BENCHMARK_WATCH_S: float = env.float("BENCHMARK_WATCH_S", default=30)
 # Seconds between two heartbeat comments on a benchmark's event stream, and between
 # two reads of stored events when no wake-up came (a Redis restart loses wake-ups).
 SSE_HEARTBEAT_S: float = env.float("SSE_HEARTBEAT_S", default=15.0)

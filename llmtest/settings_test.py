@@ -3,6 +3,9 @@
 import os
 
 os.environ.setdefault("SECRET_KEY", "test-only-secret-key-not-for-any-deployment")
+# No sweeper thread checking benchmarks behind the tests' backs (tests that want
+# one start it, or set this for the processes they start).
+os.environ.setdefault("BENCHMARK_WATCH_S", "0")
 
 from llmtest.settings import *  # noqa: F403
 

@@ -103,3 +103,23 @@ def test_needs_are_read_from_the_samples():
     assert needs_of(tools, 10).tools
     assert needs_of(images, 10).images
     assert needs_of([], 10) == Needs()
+
+
+def test_an_unpriced_current_model_gets_neither_the_dearest_nor_a_random_pick(
+    gateway_config,
+):
+    snapshot = providers.snapshot()
+    pool = sorted(
+        (c for c in _pool().values() if c.price is not None),
+        key=lambda c: c.price,
+    )
+    dearest = {c.model for c in pool[-5:]}
+
+    cheap = challengers.pick(snapshot, "gpt-fake", "cost", 5)
+    strong = challengers.pick(snapshot, "gpt-fake", "quality", 5)
+    mixed = challengers.pick(snapshot, "gpt-fake", "balanced", 5)
+
+    assert cheap == [c.model for c in pool[:5]]
+    median = pool[len(pool) // 2].price
+    assert strong and all(_pool()[m].price >= median for m in strong)
+    assert not dearest & set(cheap + strong + mixed)

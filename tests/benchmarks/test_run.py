@@ -1,5 +1,6 @@
 """A whole benchmark through the API on the in-process runner, streamed over SSE."""
 
+import time
 from datetime import timedelta
 from decimal import Decimal
 
@@ -7,7 +8,7 @@ import pytest
 from django.db.models import Sum
 from django.utils import timezone
 
-from benchmarks import tasks
+from benchmarks import relay, tasks, watchdog
 from benchmarks.models import Answer, Benchmark, Judgment
 from flows.models import Call
 from tests.benchmarks.conftest import (
@@ -438,3 +439,77 @@ def test_a_judge_that_cannot_be_reached_is_reported_as_such(
     reasons = set(Judgment.objects.values_list("reason", flat=True))
     assert len(reasons) == 1
     assert reasons.pop().startswith("The judge could not be asked:")
+
+
+def _wait_for_status(benchmark: Benchmark, status: str, within_s: float) -> None:
+    deadline = time.monotonic() + within_s
+    while time.monotonic() < deadline:
+        benchmark.refresh_from_db()
+        if benchmark.status == status:
+            return
+        time.sleep(0.1)
+    raise AssertionError(f"still {benchmark.status}, not {status}")
+
+
+def test_the_sweeper_finishes_a_stalled_run_nobody_follows(
+    flow, fake_openai, bench_settings
+):
+    bench_settings.BENCHMARK_STALL_TIMEOUT_S = 1
+    bench_settings.BENCHMARK_WATCH_S = 0.2
+    judge_with(fake_openai, judges.first_position)
+    long_ago = timezone.now() - timedelta(seconds=30)
+    samples = list(flow.samples.all())
+    benchmark = Benchmark.objects.create(
+        account=flow.account,
+        flow=flow,
+        status=Benchmark.Status.RUNNING,
+        current_model=CURRENT,
+        challengers=["gpt-4o-mini"],
+        judge_model="gpt-4o-mini",
+        total_steps=len(samples) * 3,
+        progressed_at=long_ago,
+    )
+    benchmark.samples.set(samples)
+
+    # No client, no API call: only the sweeper thread notices.
+    assert watchdog.start_sweeper()
+    try:
+        _wait_for_status(benchmark, Benchmark.Status.DONE, within_s=30)
+    finally:
+        watchdog.stop_sweeper()
+
+    assert benchmark.rescues == 1
+    stored = relay.follow(benchmark.pk, poll_s=0.05)
+    kinds = [kind for kind, _ in stored]
+    assert kinds[0] == "progress" and kinds[-1] == "result"
+
+
+def test_the_sweeper_fails_a_queued_run_no_worker_took(flow, bench_settings):
+    bench_settings.BENCHMARK_START_TIMEOUT_S = 1
+    bench_settings.BENCHMARK_WATCH_S = 0.2
+    benchmark = Benchmark.objects.create(
+        account=flow.account,
+        flow=flow,
+        current_model=CURRENT,
+        challengers=["gpt-4o-mini"],
+        judge_model="gpt-4o-mini",
+        total_steps=3,
+    )
+    Benchmark.objects.filter(pk=benchmark.pk).update(
+        created_at=timezone.now() - timedelta(seconds=30)
+    )
+
+    assert watchdog.start_sweeper()
+    try:
+        _wait_for_status(benchmark, Benchmark.Status.FAILED, within_s=10)
+    finally:
+        watchdog.stop_sweeper()
+
+    assert benchmark.error["code"] == "no_worker"
+    assert list(relay.follow(benchmark.pk, poll_s=0.05))[-1][0] == "error"
+
+
+def test_no_sweeper_when_the_setting_is_zero(bench_settings):
+    bench_settings.BENCHMARK_WATCH_S = 0
+
+    assert not watchdog.start_sweeper()

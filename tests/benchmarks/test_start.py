@@ -32,8 +32,14 @@ def _error(stream):
         ({"challengers": ["openai/gpt-4o"]}, 400, "challengers", "invalid_challengers"),
         ({"challengers": []}, 400, "challengers", None),
         ({"challengers": ["nobody/knows"]}, 400, "challengers", "unknown_model"),
+        # The provider lists its models and nothing prices this id: a typo.
+        ({"currentModel": "gpt-4ö"}, 400, "currentModel", "unknown_model"),
+        ({"challengers": ["gpt-4o-minii"]}, 400, "challengers", "unknown_model"),
         ({"challengers": ["a", "b", "c", "d", "e", "f"]}, 400, "challengers", None),
         ({"flow": "bad name!"}, 400, "flow", "invalid"),
+        ({"flow": 123}, 400, "flow", None),
+        ({"currentModel": 4}, 400, "currentModel", None),
+        ({"challengers": [4]}, 400, "challengers.0", None),
     ],
 )
 def test_fixable_errors_are_refused_before_anything_runs(
@@ -48,6 +54,27 @@ def test_fixable_errors_are_refused_before_anything_runs(
         assert error["code"] == code
     assert error["message"]
     assert not Benchmark.objects.exists()
+
+
+def test_a_model_only_the_providers_list_names_is_accepted(flow, sse_http, fake_openai):
+    # gpt-fake has no price anywhere; the fake OpenAI lists it.
+    stream = run_benchmark(sse_http, currentModel="gpt-fake", challengers=[CURRENT])
+
+    assert stream.status == 200
+    assert stream.events[-1].event == "result"
+
+
+def test_any_id_is_accepted_when_the_provider_lists_nothing(
+    flow, sse_http, fake_openai
+):
+    fake_openai.models = []
+    catalog.invalidate()
+
+    stream = run_benchmark(sse_http, currentModel="gpt-unlisted", challengers=[CURRENT])
+
+    assert stream.status == 200
+    assert stream.events[-1].event in ("result", "error")
+    assert Benchmark.objects.get().current_model == "gpt-unlisted"
 
 
 def test_too_few_samples(flow, sse_http, bench_settings):

@@ -162,6 +162,7 @@ INVALID = [
     pytest.param({"samples": [LOGIN]}, "flow", id="no flow"),
     pytest.param({"flow": "-bot", "samples": [LOGIN]}, "flow", id="bad flow name"),
     pytest.param({"flow": "a" * 101, "samples": [LOGIN]}, "flow", id="long flow"),
+    pytest.param({"flow": 123, "samples": [LOGIN]}, "flow", id="flow a number"),
     pytest.param({"flow": "bot"}, "samples", id="no samples"),
     pytest.param({"flow": "bot", "samples": []}, "samples", id="empty samples"),
     pytest.param({"flow": "bot", "samples": "hi"}, "samples", id="samples a string"),
