@@ -160,7 +160,9 @@ class BenchmarkEventsApi(APIView):
         raw = request.headers.get("Last-Event-ID") or request.query_params.get(
             "lastEventId", "0"
         )
-        if not raw.strip().isdigit():
+        # ASCII digits only (str.isdigit takes '²' and '٣'), and few enough of them
+        # for an event id.
+        if not re.fullmatch(r"[0-9]{1,18}", raw.strip()):
             raise GatewayError(
                 400,
                 "Last-Event-ID must be the id of an event of this stream (a number).",

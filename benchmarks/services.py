@@ -64,7 +64,8 @@ def benchmark_start(
     current_target = _check_callable(snapshot, current, "currentModel")
     if current_model:
         _check_known(snapshot, current, current_target, "currentModel")
-    if challengers:
+    if challengers is not None:
+        _check_count(challengers)
         # One challenger per model a provider serves: 'openai/gpt-4o' and 'gpt-4o'
         # are the same model.
         targets: dict[tuple[str, str], str] = {}
@@ -125,6 +126,19 @@ def benchmark_start(
         _refuse_a_second_run(flow)
         raise
     return benchmark
+
+
+def _check_count(challengers: list[str]) -> None:
+    """The API's serializer checks this too; the command line comes here only."""
+    most = settings.BENCHMARK_MAX_CHALLENGERS
+    if not challengers or len(challengers) > most:
+        raise GatewayError(
+            400,
+            f"Name 1 to {most} challengers (leave them out to let the gateway pick); "
+            f"{len(challengers)} named.",
+            code="invalid_challengers",
+            param="challengers",
+        )
 
 
 def _refuse_a_second_run(flow: Flow) -> None:

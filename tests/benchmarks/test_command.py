@@ -13,6 +13,7 @@ from benchmarks.management.commands.benchmark import result_table
 from benchmarks.models import Benchmark
 from flows.models import Flow
 from llmtest import jobs
+from proxy import catalog, providers
 from tests.benchmarks.conftest import CHALLENGERS, CURRENT, add_samples, judge_with
 from tests.factories import AccountFactory
 from tests.fakes import judges
@@ -125,6 +126,20 @@ def test_a_challenger_no_provider_serves_is_an_error(flow):
         )
 
 
+@pytest.mark.parametrize(
+    "named",
+    [
+        [", ,"],
+        ["gpt-4o-mini", "gpt-4.1", "gpt-4.1-mini", "gpt-4.1-nano", "gpt-5-mini", "o3"],
+    ],
+    ids=["none", "six"],
+)
+def test_the_challengers_are_held_to_the_apis_limits(flow, named):
+    with pytest.raises(CommandError, match=r"Name 1 to 5 challengers"):
+        _benchmark("support-bot", "--current-model", CURRENT, "--challengers", *named)
+    assert not Benchmark.objects.exists()
+
+
 def test_an_unknown_goal_is_an_error(flow):
     with pytest.raises(CommandError, match=r"invalid choice: 'cheap'"):
         _named("--optimize-for", "cheap")
@@ -141,6 +156,8 @@ def test_a_run_that_fails_is_an_error_with_its_reason(flow, fake_openai):
 
 def test_an_interrupt_cancels_the_run_and_stops_its_tasks(flow, fake_openai):
     judge_with(fake_openai, judges.first_position)
+    # The provider's model list, which the start reads, fetched before it is slow.
+    catalog.listed(providers.snapshot())
     fake_openai.default_latency_s = 1.0
     # Ctrl-C, as the main thread receives it.
     threading.Timer(0.5, _thread.interrupt_main).start()

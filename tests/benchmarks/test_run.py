@@ -118,8 +118,9 @@ def test_judge_requests_carry_the_configured_response_format_and_answers_do_not(
 
     run_benchmark(sse_http, challengers=["gpt-4o-mini"])
 
-    judged = [r for r in fake_openai.requests if judges.is_judge_request(r)]
-    answers = [r for r in fake_openai.requests if not judges.is_judge_request(r)]
+    calls = [r for r in fake_openai.requests if r.method == "POST"]
+    judged = [r for r in calls if judges.is_judge_request(r)]
+    answers = [r for r in calls if not judges.is_judge_request(r)]
     assert len(judged) == 4 * 2 and len(answers) == 4 * 2
     assert all(r.json["response_format"] == {"type": "json_object"} for r in judged)
     assert all("response_format" not in r.json for r in answers)
@@ -207,13 +208,18 @@ def test_resume_with_last_event_id_replays_what_was_missed(flow, sse_http, fake_
 def test_bad_last_event_id_is_a_400(flow, sse_http, fake_openai):
     run_benchmark(sse_http)
     benchmark = Benchmark.objects.get()
+    url = f"/api/benchmark/{benchmark.pk}/events"
 
-    response = sse_http.get(
-        f"/api/benchmark/{benchmark.pk}/events", headers={"Last-Event-ID": "abc"}
-    )
-
-    assert response.status_code == 400
-    assert response.json()["error"]["param"] == "Last-Event-ID"
+    # Not a number; digits that are not ASCII (str.isdigit says yes to both); more
+    # digits than int() takes.
+    for bad in ("abc", "\u00b2", "\u0663", "1" * 5000):
+        by_query = sse_http.get(url, params={"lastEventId": bad})
+        assert by_query.status_code == 400, bad
+        assert by_query.json()["error"]["param"] == "Last-Event-ID"
+    by_header = sse_http.get(url, headers={"Last-Event-ID": "abc"})
+    assert by_header.status_code == 400
+    latin1 = sse_http.get(url, headers={"Last-Event-ID": "\u00b2".encode("latin-1")})
+    assert latin1.status_code == 400
 
 
 def test_heartbeats_while_nothing_happens(flow, sse_http, fake_openai, bench_settings):

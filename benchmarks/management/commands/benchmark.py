@@ -41,7 +41,8 @@ def _models(values: list[str] | None) -> list[str] | None:
     """`--challengers a b` and `--challengers a,b` alike."""
     if not values:
         return None
-    return [model for value in values for model in value.split(",") if model.strip()]
+    named = (model.strip() for value in values for model in value.split(","))
+    return [model for model in named if model]
 
 
 def _pct(value: float | None) -> str:
