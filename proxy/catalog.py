@@ -473,16 +473,24 @@ def _charged(snapshot: Snapshot, config: ProviderConfig, entry: Entry) -> Rates 
     return override or pricing.catalog_rates(entry.model, config.catalog_name)
 
 
-def served(snapshot: Snapshot, catalog: dict[Key, Entry]) -> list[Served]:
+def served(
+    snapshot: Snapshot,
+    catalog: dict[Key, Entry],
+    lists: dict[str, list[Listed]] | None = None,
+) -> list[Served]:
     """The models the gateway can call right now, by id.
 
-    Of each configured provider with a key (or needing none): the pricing
-    catalog's models and those its own list names; plus every model an operator
-    priced that one of those providers would take. An id is bare when the bare id
-    resolves to that provider (the OpenAI and Anthropic families, the default
-    provider's models), else `provider/model`, so that each one can be called as
-    written.
+    Of each configured provider with a key (or needing none): the models its own
+    list names, and, when its list is not known (`lists` has none for it: it failed
+    or was not asked), the pricing catalog's models for it; plus every model an
+    operator priced that one of those providers would take. A provider that lists
+    its models is taken at its word: the pricing catalog also prices ids that are
+    only patterns (`…-2024-07-18.ft-`) or other gateways' names for a model. An id
+    is bare when the bare id resolves to that provider (the OpenAI and Anthropic
+    families, the default provider's models), else `provider/model`, so that each
+    one can be called as written.
     """
+    listing = {name for name, items in (lists or {}).items() if items}
     by_owner: dict[str, list[Entry]] = defaultdict(list)
     for entry in catalog.values():
         by_owner[entry.provider].append(entry)
@@ -491,7 +499,15 @@ def served(snapshot: Snapshot, catalog: dict[Key, Entry]) -> list[Served]:
         if not _asks(config):
             continue
         for entry in by_owner.get(provider_key(config), []):
-            if not (entry.in_pricing or config.name in entry.listed_by):
+            listed = config.name in entry.listed_by
+            # Known from the pricing catalog only: served while the provider has
+            # no list of its own, unless the id is only a pattern.
+            priced_only = (
+                entry.in_pricing
+                and config.name not in listing
+                and _looks_callable(entry.model)
+            )
+            if not (listed or priced_only):
                 continue
             bare = _routes_to(snapshot, entry.model, config.name)
             model_id = entry.model if bare else f"{config.name}/{entry.model}"
@@ -513,6 +529,12 @@ def served(snapshot: Snapshot, catalog: dict[Key, Entry]) -> list[Served]:
     return sorted(found.values(), key=lambda s: s.id)
 
 
+def _looks_callable(model: str) -> bool:
+    """False for pricing ids that are only a pattern's start (`….ft-`) or a
+    variant suffix another gateway adds (`gpt-4o:extended`)."""
+    return model[-1:].isalnum() and ":" not in model
+
+
 def lookup(
     snapshot: Snapshot, catalog: dict[Key, Entry], provider: str, model: str
 ) -> Entry:
@@ -525,7 +547,7 @@ def lookup(
 
 def served_now(snapshot: Snapshot, lists: dict[str, list[Listed]]) -> list[Served]:
     """`served` on the catalog built from these provider lists."""
-    return served(snapshot, entries(snapshot, lists))
+    return served(snapshot, entries(snapshot, lists), lists)
 
 
 def servable(snapshot: Snapshot) -> list[Served]:

@@ -192,9 +192,10 @@ def trending() -> Trending:
     """New and trending models. Reads the catalog (which may ask the configured
     providers for their model lists) and the cached call counts."""
     snapshot = providers.snapshot()
-    entries = catalog.entries(snapshot, catalog.listed(snapshot))
+    lists = catalog.listed(snapshot)
+    entries = catalog.entries(snapshot, lists)
     served: dict[Key, Served] = {}
-    for model in catalog.served(snapshot, entries):
+    for model in catalog.served(snapshot, entries, lists):
         served.setdefault(model.entry.key, model)
     now = timezone.now()
     return Trending(

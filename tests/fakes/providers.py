@@ -856,6 +856,35 @@ class FakeProvider:
             self._check_usage_type(reply.then)
 
 
+# What the fake OpenAI lists at GET /v1/models by default: a line-up like OpenAI's
+# (it answers any model id), plus its own default model.
+OPENAI_MODELS = (
+    "gpt-fake",
+    "gpt-4o",
+    "gpt-4o-mini",
+    "gpt-4.1",
+    "gpt-4.1-mini",
+    "gpt-4.1-nano",
+    "gpt-5",
+    "gpt-5-mini",
+    "gpt-5-nano",
+    "o3",
+    "o3-mini",
+    "o4-mini",
+    "o1",
+    "gpt-4-turbo",
+)
+# The same for the fake Anthropic.
+ANTHROPIC_MODELS = (
+    "claude-fake",
+    "claude-3-haiku-20240307",
+    "claude-3-5-haiku-latest",
+    "claude-haiku-4-5",
+    "claude-sonnet-4-5",
+    "claude-opus-4-1",
+)
+
+
 class FakeOpenAI(FakeProvider):
     """Serves POST /v1/chat/completions and GET /v1/models."""
 
@@ -870,7 +899,7 @@ class FakeOpenAI(FakeProvider):
     ) -> None:
         super().__init__(port=port, host=host, record=record)
         # An id, or a dict of fields to list it with (e.g. vLLM's max_model_len).
-        self.models: list[str | dict[str, Any]] = ["gpt-fake", "gpt-4o-mini"]
+        self.models: list[str | dict[str, Any]] = list(OPENAI_MODELS)
         # False: like llama.cpp's server, no usage chunk in a stream even when
         # `stream_options.include_usage` asks for one; and none in a JSON reply.
         self.usage_in_streams = True
@@ -878,7 +907,7 @@ class FakeOpenAI(FakeProvider):
 
     def reset_settings(self) -> None:
         super().reset_settings()
-        self.models = ["gpt-fake", "gpt-4o-mini"]
+        self.models = list(OPENAI_MODELS)
         self.usage_in_streams = True
         self.usage_in_replies = True
 
@@ -941,11 +970,11 @@ class FakeAnthropic(FakeProvider):
         self, port: int = 0, host: str = LOOPBACK, record: bool = True
     ) -> None:
         super().__init__(port=port, host=host, record=record)
-        self.models: list[str] = ["claude-fake"]
+        self.models: list[str] = list(ANTHROPIC_MODELS)
 
     def reset_settings(self) -> None:
         super().reset_settings()
-        self.models = ["claude-fake"]
+        self.models = list(ANTHROPIC_MODELS)
 
     def default_body(
         self, request: RecordedRequest, content: str | None, usage: Usage | None

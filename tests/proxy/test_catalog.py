@@ -200,9 +200,13 @@ def test_an_unreachable_provider_is_left_out(db, configured, caplog):
 
 
 def test_v1_models_lists_what_the_gateway_can_serve(client, fake_openai):
-    fake_openai.models = ["gpt-fake", "smollm2-135m-instruct"]
+    fake_openai.models = ["gpt-fake", "gpt-4o-mini", "smollm2-135m-instruct"]
 
     listed = {model.id: model for model in client.models.list()}
+
+    # A provider that lists its models is taken at its word: priced models it
+    # does not list are not served.
+    assert "gpt-4.1" not in listed
 
     assert "local/smollm2-135m-instruct" in listed
     assert listed["local/smollm2-135m-instruct"].owned_by == "local"
@@ -212,3 +216,29 @@ def test_v1_models_lists_what_the_gateway_can_serve(client, fake_openai):
     assert listed["claude-fake"].created == 1740355200  # 2025-02-24
     assert all(model.created > 0 for model in listed.values())
     assert all(model.object == "model" for model in listed.values())
+
+
+def test_a_provider_that_lists_its_models_is_taken_at_its_word(
+    db, configured, fake_openai
+):
+    configured.OPENAI_COMPATIBLE_PROVIDERS = {}
+    providers.invalidate()
+    fake_openai.models = ["gpt-4o-mini"]
+
+    served = {s.id for s in catalog.servable(providers.snapshot())}
+
+    assert "gpt-4o-mini" in served
+    assert "gpt-4.1" not in served  # priced, but this OpenAI does not list it
+
+
+def test_without_a_list_the_priced_models_are_served_but_not_patterns(
+    db, configured, fake_openai
+):
+    configured.OPENAI_COMPATIBLE_PROVIDERS = {}
+    providers.invalidate()
+    fake_openai.models = []
+
+    served = {s.id for s in catalog.servable(providers.snapshot())}
+
+    assert {"gpt-4o-mini", "gpt-4.1"} <= served
+    assert not [m for m in served if m.endswith(("-", ".")) or ":" in m]
