@@ -192,8 +192,16 @@ def _best(goal: str, rows: list[dict[str, Any]]) -> dict[str, Any]:
         return min(rows, key=lambda r: r["p50_latency_ms"])
     if goal == "quality":
         return max(rows, key=lambda r: r["win_interval"]["low"])
+    # Balanced: cost and latency changes (in %) and quality (the lower bound of the
+    # win rate, in points) weigh alike, so a challenger that wins most pairs beats
+    # one that only ties at about the same price.
     return min(
-        rows, key=lambda r: (r["cost_change_pct"] or 0) + (r["latency_change_pct"] or 0)
+        rows,
+        key=lambda r: (
+            (r["cost_change_pct"] or 0)
+            + (r["latency_change_pct"] or 0)
+            - 100 * r["win_interval"]["low"]
+        ),
     )
 
 

@@ -167,3 +167,15 @@ def test_a_streams_done_count_never_steps_back():
 
     assert shown == [1, 3, 3, 4, 4, 4]
     assert counter.data("result", {"done": 0}) == {"done": 0}
+
+
+def test_balanced_prefers_a_challenger_that_wins_to_one_that_only_ties(settings):
+    settings.BENCHMARK_BAR_BALANCED = 0.75
+    ties_only = _row("nano", -96.0, 0.0, 0.0, wins=0, ties=13)
+    ties_only["win_interval"] = {"low": 0.0, "high": 0.23}
+    winner = _row("mini", -94.0, 0.0, 0.0, wins=13)
+    winner["win_interval"] = {"low": 0.77, "high": 1.0}
+
+    assert recommend("balanced", [ties_only, winner], _BASELINE)["model"] == "mini"
+    # Optimizing for cost, the cheaper one that clears the bar is the pick.
+    assert recommend("cost", [ties_only, winner], _BASELINE)["model"] == "nano"
