@@ -103,7 +103,7 @@ def account_outlook(account: Account) -> CreditOutlook:
 def outlooks(limit: int) -> tuple[list[CreditOutlook], CreditOutlook]:
     """The `limit` accounts whose credits run out first (those already at or below
     zero first of all, those burning nothing last), and the outlook of all accounts
-    together (three queries)."""
+    together, on the credits of those that have some (three queries)."""
     # Already out: 0 sorts before 1, whatever the account burns.
     spent = Case(
         When(credits_usd__lte=0, then=Value(0)),
@@ -122,7 +122,11 @@ def outlooks(limit: int) -> tuple[list[CreditOutlook], CreditOutlook]:
         .order_by("spent", F("runway").asc(nulls_last=True), "credits_usd", "email")
         .values_list("pk", "email", "credits_usd", "charged")[:limit]
     )
-    credits = Account.objects.aggregate(total=Coalesce(Sum("credits_usd"), ZERO_USD))
+    # What is left to spend: an overdrawn account's debt is not netted against the
+    # others' credits (it is shown in its own row, first).
+    credits = Account.objects.filter(credits_usd__gt=0).aggregate(
+        total=Coalesce(Sum("credits_usd"), ZERO_USD)
+    )
     since = timezone.now() - timedelta(days=BURN_WINDOW_DAYS)
     charged = CreditEntry.objects.filter(
         kind=CreditEntry.Kind.CHARGE, created_at__gte=since

@@ -82,8 +82,10 @@ def test_accounts_at_or_below_zero_come_first_whatever_they_burn():
     Account.objects.filter(pk=overdrawn.pk).update(credits_usd=Decimal("-5"))
     Account.objects.filter(pk=empty.pk).update(credits_usd=Decimal(0))
 
-    listed, _ = selectors.outlooks(limit=10)
+    listed, total = selectors.outlooks(limit=10)
 
+    # The debt is not netted against the others' credits.
+    assert total.credits_usd == Decimal("999") + Decimal("30")
     assert [o.email for o in listed] == [
         "overdrawn@example.com",
         "empty@example.com",
