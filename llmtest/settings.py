@@ -157,6 +157,9 @@ CELERY_TASK_SOFT_TIME_LIMIT = 540  # seconds: lets the task record its failure
 CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TIMEZONE = TIME_ZONE
+# Workers log through LOGGING below (one line, fields kept, secrets redacted), not
+# through Celery's own root handler, which drops the fields.
+CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 
 # Live benchmark progress: workers store each event with django-eventstream (in the
 # database) and, with Redis, publish a wake-up that the web process's relays hear.
