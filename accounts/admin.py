@@ -1,3 +1,4 @@
+from decimal import Decimal
 from typing import Any
 
 from django.conf import settings
@@ -55,15 +56,26 @@ def _credit_outlook_text(outlook: selectors.CreditOutlook) -> str:
     )
 
 
+def _money(amount: Decimal) -> str:
+    """Dollars as elsewhere in the admin, and the ledger's exact amount."""
+    exact = formats.plain_decimal(amount)
+    shown = formats.usd(amount)
+    if shown in (f"${exact}", f"-${exact.lstrip('-')}"):
+        return shown
+    return f"{shown} ({exact})"
+
+
 @admin.register(Account)
 class AccountAdmin(admin.ModelAdmin):
     change_form_template = "admin/accounts/account_change_form.html"
-    list_display = ["email", "credits_usd", "total_spent", "created_at"]
+    list_display = ["email", "credits", "spent", "created_at"]
     search_fields = ["email"]
+    # The balance changes through ledger rows only (the credits action).
+    exclude = ["credits_usd", "total_spent"]
     readonly_fields = [
-        "credits_usd",
+        "credits",
         "credit_outlook",
-        "total_spent",
+        "spent",
         "created_at",
         "recent_ledger",
     ]
@@ -71,6 +83,14 @@ class AccountAdmin(admin.ModelAdmin):
     # account's page would render (and on save, validate) millions of rows.
     inlines = [ApiKeyInline]
     actions = ["change_credits", "create_key"]
+
+    @admin.display(description="Credits", ordering="credits_usd")
+    def credits(self, account: Account) -> str:
+        return _money(account.credits_usd)
+
+    @admin.display(description="Total spent", ordering="total_spent")
+    def spent(self, account: Account) -> str:
+        return _money(account.total_spent)
 
     @admin.display(description="Credit outlook")
     def credit_outlook(self, account: Account) -> str:

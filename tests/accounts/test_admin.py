@@ -216,6 +216,17 @@ def test_the_account_balance_cannot_be_edited_by_hand(staff):
     assert account.credits_usd == Decimal("3")
 
 
+def test_balances_read_in_dollars_with_the_exact_amount_beside(staff):
+    account = AccountFactory(credits=Decimal("19.973804352"))
+
+    page = staff.get(f"/admin/accounts/account/{account.pk}/change/").content.decode()
+    listing = staff.get("/admin/accounts/account/").content.decode()
+
+    assert "$19.97 (19.973804352)" in page
+    assert "19.9738043520" not in page
+    assert "$19.97 (19.973804352)" in listing
+
+
 def test_the_account_page_shows_its_keys_masked_and_its_ledger(staff):
     account = AccountFactory(credits=Decimal("3"))
     key, raw = services.api_key_create(account)
