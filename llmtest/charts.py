@@ -552,6 +552,15 @@ def scatter_chart(
     for point, (lx, ly, anchor) in zip(
         points, place_labels(canvas, points, x, y), strict=True
     ):
+        cx, cy = x(point.x), y(point.y)
+        if abs(ly - cy) > _LEADER_AFTER_PX:
+            # Moved away from a crowd of points: a thin line says whose label it is.
+            end_x = lx - 2 if anchor == "start" else lx + 2
+            canvas.add(
+                f'<line class="leader" x1="{cx:.1f}" y1="{cy:.1f}" x2="{end_x:.1f}" '
+                f'y2="{ly - _FONT_PX / 3:.1f}" stroke="currentColor" '
+                f'stroke-opacity="0.45" stroke-width="0.75"/>'
+            )
         canvas.add(
             _text(lx, ly, point.label, anchor=anchor, extra='class="point-label"')
         )
@@ -589,6 +598,9 @@ _LABEL_SPOTS = [
     ],
 ]
 
+
+# A label whose baseline is further than this from its point gets a leader line.
+_LEADER_AFTER_PX = 20
 
 # The weight of meeting another label or the legend, against 1 for a mark.
 _HARD = 100

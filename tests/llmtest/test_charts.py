@@ -372,3 +372,23 @@ def test_long_y_labels_move_the_plot_right_instead_of_running_into_the_y_title()
     title = next(t for t in _all(root, "text") if t.get("transform"))
     assert ticks and ticks[-1].text == "$0.000015"
     assert min(_box(t)[0] for t in ticks) >= float(title.get("x")) + 8
+
+
+def test_a_label_moved_away_from_its_point_has_a_leader_line_to_it():
+    crowd = [
+        charts.Point(f"model-{n}", 0.00001 + n * 1e-7, 1.0, 0.77, 1.0) for n in range(5)
+    ]
+    root = _parse(_scatter(points=crowd))
+
+    labels = [t for t in _all(root, "text") if t.get("class") == "point-label"]
+    leaders = [line for line in _all(root, "line") if line.get("class") == "leader"]
+    far = [
+        t for t in labels if abs(float(t.get("y")) - float(leaders[0].get("y1"))) > 20
+    ]
+    assert far, "some labels of a crowd must move away"
+    assert len(leaders) == len(far)
+    ends = {round(float(line.get("x2"))) for line in leaders}
+    starts = {round(float(t.get("x"))) - 2 for t in far} | {
+        round(float(t.get("x"))) + 2 for t in far
+    }
+    assert ends <= starts
