@@ -97,7 +97,11 @@ def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response |
         return Response(error.body(), status=error.status)
 
     message, param = _drf_message(exc)
-    # Some of DRF's own errors come with an empty detail (an unknown ?format=).
+    request = context.get("request")
+    wanted = getattr(request, "query_params", {}).get("format")
+    if not message and wanted is not None:
+        # DRF's answer to a ?format= no renderer of the view has: a bare 404.
+        message, param = f"This endpoint has no format '{wanted}'.", "format"
     message = message or str(getattr(exc, "default_detail", "")) or "Request failed."
     code = getattr(exc, "default_code", None)
     response.data = error_body(message, _TYPES.get(response.status_code, "api_error"))

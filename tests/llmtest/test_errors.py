@@ -31,6 +31,15 @@ def test_a_method_the_endpoint_does_not_take_gets_405_in_the_error_shape(api):
     }
 
 
+def test_a_format_the_endpoint_has_not_is_a_404_that_says_so(api):
+    response = api.get("/api/account", {"format": "xml"})
+
+    assert response.status_code == 404
+    error = response.json()["error"]
+    assert error["message"] == "This endpoint has no format 'xml'."
+    assert error["param"] == "format"
+
+
 def test_an_unexpected_error_gets_500_in_the_error_shape_without_details(
     api, monkeypatch, caplog
 ):
