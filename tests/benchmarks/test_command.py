@@ -2,7 +2,9 @@
 
 import _thread
 import json
+import signal
 import threading
+import time
 from io import StringIO
 
 import pytest
@@ -154,16 +156,30 @@ def test_a_run_that_fails_is_an_error_with_its_reason(flow, fake_openai):
     assert Benchmark.objects.get().status == Benchmark.Status.FAILED
 
 
+def _interrupt_once_answering(fake_openai) -> None:
+    """Ctrl-C, as the main thread receives it, once the run has called a model."""
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        if any(r.method == "POST" for r in fake_openai.requests):
+            break
+        time.sleep(0.02)
+    _thread.interrupt_main()
+
+
 def test_an_interrupt_cancels_the_run_and_stops_its_tasks(flow, fake_openai):
     judge_with(fake_openai, judges.first_position)
     # The provider's model list, which the start reads, fetched before it is slow.
     catalog.listed(providers.snapshot())
     fake_openai.default_latency_s = 1.0
-    # Ctrl-C, as the main thread receives it.
-    threading.Timer(0.5, _thread.interrupt_main).start()
+    # What a terminal's Ctrl-C raises, whatever handler an earlier test left.
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    threading.Thread(target=_interrupt_once_answering, args=(fake_openai,)).start()
 
-    with pytest.raises(CommandError, match=r"Stopped: benchmark .* was cancelled"):
-        _named()
+    try:
+        with pytest.raises(CommandError, match=r"Stopped: benchmark .* was cancelled"):
+            _named()
+    finally:
+        signal.signal(signal.SIGINT, previous)
 
     assert jobs.wait_idle(10)
     benchmark = Benchmark.objects.get()
