@@ -9,8 +9,9 @@ A request body over MAX_REQUEST_BYTES gets 413: refused from its Content-Length
 before it is read, or, sent chunked, cut off as soon as it passes the limit.
 
 On shutdown the call recorder writes what it still holds, so a worker that is
-stopped gracefully loses no call record. The first request starts the process's
-benchmark watchdog (lifespan events would be earlier, but daphne sends none).
+stopped gracefully loses no call record. Loading this module starts the process's
+benchmark watchdog (not the lifespan startup: daphne, behind `make run`, sends
+none).
 """
 
 import asyncio
@@ -100,14 +101,10 @@ class _BodyLimit:
         await self._send(message)
 
 
-_watching = False
+watchdog.start_sweeper()
 
 
 async def application(scope: Scope, receive: Receive, send: Send) -> None:
-    global _watching
-    if not _watching:
-        _watching = True
-        watchdog.start_sweeper()
     if scope["type"] == "lifespan":
         await _lifespan(receive, send)
     elif scope["type"] != "http":
@@ -128,10 +125,49 @@ async def _route(scope: Scope, receive: Receive, send: Send) -> None:
 
 
 async def _route_counting_body(scope: Scope, receive: Receive, send: Send) -> None:
+    if not scope["path"].startswith(PROXY_PREFIX):
+        await _with_content_length(scope, receive, send)
+        return
     limit = _BodyLimit(receive, send)
     await _route(scope, limit.receive, limit.send)
     if limit.exceeded and not limit.response_started:
         await _send_too_large(send)
+
+
+async def _with_content_length(scope: Scope, receive: Receive, send: Send) -> None:
+    """A chunked request to Django's own routes (REST API, admin), read whole up to
+    MAX_REQUEST_BYTES and passed on with a Content-Length: DRF reads no body
+    without one. Django would hold the whole body before the view ran anyway."""
+    chunks: list[bytes] = []
+    size = 0
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            return
+        chunk = message.get("body", b"")
+        size += len(chunk)
+        if size > settings.MAX_REQUEST_BYTES:
+            await _send_too_large(send)
+            return
+        chunks.append(chunk)
+        if not message.get("more_body", False):
+            break
+    body = b"".join(chunks)
+    headers = [
+        *(h for h in scope["headers"] if h[0] != b"transfer-encoding"),
+        (b"content-length", str(len(body)).encode()),
+    ]
+    replayed = False
+
+    async def replay() -> dict[str, Any]:
+        nonlocal replayed
+        if not replayed:
+            replayed = True
+            return {"type": "http.request", "body": body, "more_body": False}
+        message: dict[str, Any] = await receive()
+        return message
+
+    await django_application({**scope, "headers": headers}, replay, send)
 
 
 def _content_length(scope: Scope) -> bytes | None:

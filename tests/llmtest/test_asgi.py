@@ -1,5 +1,8 @@
 """The ASGI entry point's own behaviour, over real HTTP."""
 
+import os
+import subprocess
+import sys
 from collections.abc import Iterator
 
 import httpx
@@ -81,6 +84,22 @@ def test_a_chunked_body_within_the_limit_is_served(gateway, api_key, settings):
     assert response.json()["object"] == "chat.completion"
 
 
+def test_a_chunked_body_reaches_the_rest_api(gateway, api_key):
+    # DRF reads no body without a Content-Length; the gateway gives it one.
+    body = [b'{"rating": 5, "agent_model": "gpt-5", ', b'"agent_environment": "cli"}']
+
+    response = httpx.post(
+        f"{gateway.url}/api/feedback",
+        content=iter(body),
+        headers={
+            "authorization": f"Bearer {api_key}",
+            "content-type": "application/json",
+        },
+    )
+
+    assert response.status_code == 201, response.text
+
+
 def test_the_admin_is_served_with_the_full_middleware_stack(gateway):
     response = httpx.get(f"{gateway.url}/admin/login/")
 
@@ -112,3 +131,22 @@ def test_a_wrong_method_on_a_proxy_endpoint_answers_405_in_the_error_shape(
     assert (
         response.json()["error"]["message"] == "/v1/chat/completions only accepts POST."
     )
+
+
+def test_loading_the_asgi_app_starts_the_benchmark_watchdog():
+    # Whatever the server (daphne's runserver sends no lifespan events).
+    code = (
+        "import threading, llmtest.asgi; "
+        "print(any(t.name == 'benchmark-watchdog' for t in threading.enumerate()))"
+    )
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "llmtest.settings_test",
+        "BENCHMARK_WATCH_S": "30",
+    }
+
+    done = subprocess.run(  # noqa: S603  (our own interpreter and code)
+        [sys.executable, "-c", code], env=env, capture_output=True, text=True
+    )
+
+    assert done.stdout.strip() == "True", done.stderr
