@@ -107,22 +107,36 @@ async def acomplete(
             ok=False, call_id=None, error=str(error), code="untranslatable", status=400
         )
     latency_ms = (time.perf_counter() - started) * 1000
+    text = _text_of(response.content)
+    if text is None:
+        # Answered, recorded and charged, but no completion: not an empty answer
+        # a judge could find as good as another.
+        return Completion(
+            ok=False,
+            call_id=exchange.call_id,
+            cost_usd=exchange.cost,
+            latency_ms=latency_ms,
+            error="The provider's reply could not be read as a chat completion.",
+            code="unreadable_reply",
+            status=502,
+        )
     return Completion(
         ok=True,
         call_id=exchange.call_id,
-        text=_text_of(response.content),
+        text=text,
         cost_usd=exchange.cost,
         latency_ms=latency_ms,
     )
 
 
-def _text_of(raw: bytes) -> str:
-    """The answer's text from an OpenAI-format completion body ("" if none)."""
+def _text_of(raw: bytes) -> str | None:
+    """The answer's text from an OpenAI-format completion body ("" when it holds
+    none, e.g. only tool calls); None when the body is no completion."""
     try:
         data = json.loads(raw)
         content = data["choices"][0]["message"].get("content")
     except (ValueError, KeyError, IndexError, TypeError, AttributeError):
-        return ""
+        return None
     if isinstance(content, str):
         return content
     if isinstance(content, list):

@@ -12,7 +12,7 @@ from benchmarks.models import Answer, Benchmark
 from proxy import catalog, client, providers
 from tests.benchmarks.conftest import CURRENT, run_benchmark, stream_request
 from tests.factories import CallFactory
-from tests.fakes.providers import ErrorReply
+from tests.fakes.providers import ErrorReply, JsonReply
 
 
 def _error(stream):
@@ -215,6 +215,25 @@ def test_a_model_no_provider_takes_is_a_failed_completion(gateway, account):
     assert not completion.ok
     assert completion.status == 400
     assert completion.code == "model_not_found"
+
+
+@pytest.mark.parametrize("body", [{"choices": "nope"}, {"object": "chat.completion"}])
+def test_a_reply_that_is_no_completion_is_a_failed_one_not_an_empty_answer(
+    gateway, account, fake_openai, body
+):
+    fake_openai.enqueue(JsonReply(body=body))
+
+    completion = client.complete(
+        account_id=account.pk,
+        flow="support-bot",
+        model="gpt-4o-mini",
+        messages=[{"role": "user", "content": "hi"}],
+        source=client.BENCHMARK,
+    )
+
+    assert not completion.ok
+    assert completion.code == "unreadable_reply"
+    assert completion.text == ""
 
 
 def test_a_second_run_of_a_flow_waits_for_the_first_to_end(flow, sse_http, fake_openai):
