@@ -6,6 +6,7 @@ from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
 
 from benchmarks.models import Answer, Benchmark, Judgment
+from llmtest.formats import usd_fixed
 
 _COLUMNS = (
     "Model",
@@ -48,7 +49,7 @@ _BENCHMARK_FIELDS = (
 
 
 def _usd(value: Any) -> str:
-    return "—" if value is None else f"${value:.6f}"
+    return "—" if value is None else usd_fixed(value)
 
 
 def _ms(row: dict[str, Any]) -> str:

@@ -68,3 +68,10 @@ def days_left(value: float | None, window_days: int = 7) -> str:
     if value > _YEAR_DAYS:
         return "over a year"
     return f"{value:,.1f} days"
+
+
+def usd_fixed(value: Decimal | float, decimals: int = 6) -> str:
+    """Dollars with a fixed number of decimals, the sign before the dollar, for
+    tables whose amounts line up ("-$0.000128", "$1,234.500000")."""
+    sign = "-" if value < 0 else ""
+    return f"{sign}${abs(value):,.{decimals}f}"

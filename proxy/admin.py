@@ -4,6 +4,10 @@ from django import forms
 from django.contrib import admin
 from django.http import HttpRequest
 
+from flows.admin import RouteAdmin, RouteForm
+from flows.models import Route
+from llmtest.errors import GatewayError
+from proxy import providers, upstream
 from proxy.models import CatalogModel, PriceOverride, Provider
 
 
@@ -79,3 +83,31 @@ class CatalogModelAdmin(admin.ModelAdmin):
         self, request: HttpRequest, obj: CatalogModel | None = None
     ) -> bool:
         return False
+
+
+class ServableRouteForm(RouteForm):
+    """The flows app's route form, which cannot know providers (flows never imports
+    proxy), with the check only the provider layer can make: a route to a model
+    no configured provider serves would send the flow's calls nowhere, and would
+    repoint the routes that led to its model."""
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean()
+        to_model = cleaned.get("to_model")
+        if to_model:
+            try:
+                resolved = providers.snapshot().resolve(to_model)
+                upstream.require_key(resolved.provider)
+            except GatewayError as error:
+                raise forms.ValidationError(
+                    {"to_model": f"No call could be served by it: {error.message}"}
+                ) from error
+        return cleaned
+
+
+class ServableRouteAdmin(RouteAdmin):
+    form = ServableRouteForm
+
+
+admin.site.unregister(Route)
+admin.site.register(Route, ServableRouteAdmin)

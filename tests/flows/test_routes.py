@@ -5,6 +5,7 @@ from django.test import Client
 
 from flows import config, routes
 from flows.models import Flow, Route
+from proxy import providers
 from tests.factories import FlowFactory
 
 pytestmark = pytest.mark.django_db
@@ -159,7 +160,18 @@ def test_switching_an_old_route_on_in_the_admin_replaces_the_newer_one(staff, fl
     assert _active(flow) == {("gpt-4o", "gpt-4o-mini")}
 
 
-def test_a_route_added_in_the_admin_replaces_the_models_active_one(staff, flow):
+@pytest.fixture
+def providers_configured(settings):
+    settings.OPENAI_API_KEY = "sk-test-openai-provider-key-0000"
+    settings.ANTHROPIC_API_KEY = "sk-ant-test-anthropic-provider-key-0000"
+    providers.invalidate()
+    yield
+    providers.invalidate()
+
+
+def test_a_route_added_in_the_admin_replaces_the_models_active_one(
+    staff, flow, providers_configured
+):
     routes.route_set(flow, "gpt-4o", "gpt-4o-mini")
     routes.route_set(flow, "gpt-4o-mini", "gpt-4.1-mini")
 
@@ -178,6 +190,40 @@ def test_a_route_added_in_the_admin_replaces_the_models_active_one(staff, flow):
         ("gpt-4o", "claude-haiku-4-5"),
         ("gpt-4o-mini", "gpt-4.1-mini"),
     }
+
+
+@pytest.mark.parametrize(
+    ("to_model", "why"),
+    [("nope/model-x", "No configured provider"), ("mystery-9", "No configured")],
+)
+def test_the_admin_refuses_a_route_to_a_model_nothing_serves(
+    staff, flow, providers_configured, to_model, why
+):
+    routes.route_set(flow, "gpt-4o", "gpt-4o-mini")
+
+    response = staff.post(
+        f"{ROUTES}add/",
+        {"flow": flow.pk, "from_model": "gpt-4o-mini", "to_model": to_model},
+    )
+
+    assert response.status_code == 200
+    assert why in response.content.decode()
+    # Nothing changed: the route that led to gpt-4o-mini was not repointed.
+    assert _active(flow) == {("gpt-4o", "gpt-4o-mini")}
+
+
+def test_the_admin_refuses_a_route_to_a_provider_without_a_key(staff, flow, settings):
+    settings.ANTHROPIC_API_KEY = ""
+    providers.invalidate()
+
+    response = staff.post(
+        f"{ROUTES}add/",
+        {"flow": flow.pk, "from_model": "gpt-4o", "to_model": "claude-haiku-4-5"},
+    )
+
+    assert response.status_code == 200
+    assert "no API key" in response.content.decode()
+    assert not Route.objects.exists()
 
 
 def test_the_admin_refuses_a_route_from_a_model_to_itself(staff, flow):

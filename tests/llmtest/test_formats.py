@@ -76,3 +76,15 @@ def test_days_left_reads_as_words_at_the_ends():
     assert formats.days_left(None, 30) == "no spend in 30 days"
     assert formats.days_left(400.0) == "over a year"
     assert formats.days_left(12.34) == "12.3 days"
+
+
+@pytest.mark.parametrize(
+    ("value", "text"),
+    [
+        (Decimal("-0.000128"), "-$0.000128"),
+        (Decimal("1234.5"), "$1,234.500000"),
+        (0.0, "$0.000000"),
+    ],
+)
+def test_fixed_dollars_put_the_sign_before_the_dollar(value, text):
+    assert formats.usd_fixed(value) == text

@@ -22,6 +22,7 @@ from benchmarks.models import Benchmark
 from llmtest import jobs
 from llmtest.console import Column, console, table
 from llmtest.errors import GatewayError
+from llmtest.formats import usd_fixed
 
 # The API's fields and the options that stand for them here.
 _OPTIONS = {"currentModel": "--current-model", "challengers": "--challengers"}
@@ -58,7 +59,7 @@ def _signed(value: float | None, unit: str) -> str:
 
 
 def _cost(value: float | None) -> str:
-    return "unpriced" if value is None else f"${value:.6f}"
+    return "unpriced" if value is None else usd_fixed(value)
 
 
 def _ms(value: float | None) -> str:
@@ -129,7 +130,8 @@ def _verdict(out: Console, result: dict[str, Any]) -> None:
     out.print(recommendation["reason"], soft_wrap=True)
     models, judge = spend["models_usd"] or 0, spend["judge_usd"] or 0
     out.print(
-        f"Spent ${models + judge:.6f} (models ${models:.6f}, judge ${judge:.6f})."
+        f"Spent {usd_fixed(models + judge)} (models {usd_fixed(models)}, "
+        f"judge {usd_fixed(judge)})."
     )
     if result.get("suggestion_id"):
         out.print(

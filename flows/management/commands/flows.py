@@ -7,10 +7,11 @@ from accounts.management.account_option import account_from_option
 from accounts.models import Account
 from flows import selectors
 from llmtest.console import Column, console, table
+from llmtest.formats import usd_fixed
 
 
 def _money(value: Decimal) -> str:
-    return f"${value:,.6f}"
+    return usd_fixed(value)
 
 
 _FLOW_COLUMNS = (
