@@ -275,11 +275,9 @@ def test_a_run_that_stalls_again_after_its_rescue_ends_with_an_error_event(
     assert benchmark.status == Benchmark.Status.FAILED
 
 
-def test_a_run_whose_worker_stopped_is_finished_by_its_rescue(
-    flow, sse_http, fake_openai, bench_settings
-):
-    bench_settings.BENCHMARK_STALL_TIMEOUT_S = 1
-    judge_with(fake_openai, judges.first_position)
+def _stalled_run(flow):
+    """A running one-challenger run of the flow's samples whose last step finished
+    30 s ago, and that time."""
     long_ago = timezone.now() - timedelta(seconds=30)
     samples = list(flow.samples.all())
     benchmark = Benchmark.objects.create(
@@ -293,8 +291,17 @@ def test_a_run_whose_worker_stopped_is_finished_by_its_rescue(
         progressed_at=long_ago,
     )
     benchmark.samples.set(samples)
+    return benchmark, long_ago
+
+
+def test_a_run_whose_worker_stopped_is_finished_by_its_rescue(
+    flow, sse_http, fake_openai, bench_settings
+):
+    bench_settings.BENCHMARK_STALL_TIMEOUT_S = 1
+    judge_with(fake_openai, judges.first_position)
+    benchmark, long_ago = _stalled_run(flow)
     # What a killed worker leaves: every answer claimed, none finished.
-    for sample in samples:
+    for sample in benchmark.samples.all():
         for model in benchmark.models:
             Answer.objects.create(
                 benchmark=benchmark,
@@ -463,19 +470,7 @@ def test_the_sweeper_finishes_a_stalled_run_nobody_follows(
     bench_settings.BENCHMARK_STALL_TIMEOUT_S = 1
     bench_settings.BENCHMARK_WATCH_S = 0.2
     judge_with(fake_openai, judges.first_position)
-    long_ago = timezone.now() - timedelta(seconds=30)
-    samples = list(flow.samples.all())
-    benchmark = Benchmark.objects.create(
-        account=flow.account,
-        flow=flow,
-        status=Benchmark.Status.RUNNING,
-        current_model=CURRENT,
-        challengers=["gpt-4o-mini"],
-        judge_model="gpt-4o-mini",
-        total_steps=len(samples) * 3,
-        progressed_at=long_ago,
-    )
-    benchmark.samples.set(samples)
+    benchmark, _ = _stalled_run(flow)
 
     # No client, no API call: only the sweeper thread notices.
     assert watchdog.start_sweeper()

@@ -203,14 +203,18 @@ def test_a_challenger_the_provider_refuses_loses_without_ending_the_run(
     assert Answer.objects.filter(model="gpt-4o-mini", status="done").count() == 4
 
 
-def test_a_model_no_provider_takes_is_a_failed_completion(gateway, account):
-    completion = client.complete(
+def _say_hi(account, model: str) -> client.Completion:
+    return client.complete(
         account_id=account.pk,
         flow="support-bot",
-        model="nobody-serves-this",
+        model=model,
         messages=[{"role": "user", "content": "hi"}],
         source=client.BENCHMARK,
     )
+
+
+def test_a_model_no_provider_takes_is_a_failed_completion(gateway, account):
+    completion = _say_hi(account, "nobody-serves-this")
 
     assert not completion.ok
     assert completion.status == 400
@@ -223,13 +227,7 @@ def test_a_reply_that_is_no_completion_is_a_failed_one_not_an_empty_answer(
 ):
     fake_openai.enqueue(JsonReply(body=body))
 
-    completion = client.complete(
-        account_id=account.pk,
-        flow="support-bot",
-        model="gpt-4o-mini",
-        messages=[{"role": "user", "content": "hi"}],
-        source=client.BENCHMARK,
-    )
+    completion = _say_hi(account, "gpt-4o-mini")
 
     assert not completion.ok
     assert completion.code == "unreadable_reply"
