@@ -1,5 +1,3 @@
-from decimal import Decimal
-
 from django.core.management.base import BaseCommand, CommandParser
 from rich.table import Table
 
@@ -8,11 +6,6 @@ from accounts.models import Account
 from flows import selectors
 from llmtest.console import Column, console, table
 from llmtest.formats import usd_fixed
-
-
-def _money(value: Decimal) -> str:
-    return usd_fixed(value)
-
 
 _FLOW_COLUMNS = (
     Column("flow"),
@@ -37,7 +30,7 @@ def _flows_table(account: Account, width: int) -> Table:
     shown = set()
     for row in selectors.flow_model_stats(account.pk):
         counts = samples.get(row.flow)
-        cost = _money(row.total_cost_usd)
+        cost = usd_fixed(row.total_cost_usd)
         if row.unpriced_calls:
             cost += f" (+{row.unpriced_calls} unpriced)"
         rows.append(
@@ -61,7 +54,7 @@ def _flows_table(account: Account, width: int) -> Table:
             rows.append(
                 [name, "-", "0", "", "", "", "", "", "", str(counts.samples), ""]
             )
-    title = f"{account.email}: {_money(account.credits_usd)} of credits left"
+    title = f"{account.email}: {usd_fixed(account.credits_usd)} of credits left"
     return table(title, _FLOW_COLUMNS, rows, width)
 
 
