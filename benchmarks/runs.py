@@ -68,6 +68,17 @@ def fail(benchmark_id: Any, message: str, code: str) -> bool:
     return bool(failed)
 
 
+def settle_spend(benchmark_id: Any) -> None:
+    """Bring a failed run's stored error up to what its calls cost by now: calls in
+    flight when it failed finish, and are charged, after its `error` event went
+    out with the figure of that moment."""
+    failed = Benchmark.objects.filter(pk=benchmark_id, status=Benchmark.Status.FAILED)
+    error = failed.values_list("error", flat=True).first()
+    if error is None:
+        return
+    failed.update(error={**error, "spend": results.spend(benchmark_id)})
+
+
 def fail_if_stalled(benchmark_id: Any) -> None:
     """Fail a run nobody is working on: queued with no worker taking it, or running
     with no step finished for BENCHMARK_STALL_TIMEOUT_S (its worker died)."""

@@ -320,6 +320,8 @@ def _progress(benchmark: Benchmark, stage: str, model: str, message: str) -> int
         events.progress(
             benchmark.pk, stage, done, benchmark.total_steps, message, model
         )
+    else:
+        runs.settle_spend(benchmark.pk)
     return done
 
 

@@ -185,6 +185,12 @@ def test_an_interrupt_cancels_the_run_and_stops_its_tasks(flow, fake_openai):
     benchmark = Benchmark.objects.get()
     assert benchmark.status == Benchmark.Status.FAILED
     assert benchmark.error["code"] == "cancelled"
+    # The calls that were in flight are in the stored figure.
+    charged = sum((a.cost_usd or 0) for a in benchmark.answers.all()) + sum(
+        (j.cost_usd or 0) for j in benchmark.judgments.all()
+    )
+    assert charged > 0
+    assert benchmark.error["spend"]["total_usd"] == pytest.approx(float(charged))
     assert benchmark.answers.filter(status="done").count() < benchmark.total_steps
 
 

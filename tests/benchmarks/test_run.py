@@ -436,6 +436,24 @@ def test_no_progress_is_published_once_a_run_has_ended(flow, sse_http, fake_open
     assert response.status_code == 204
 
 
+def test_a_step_that_finishes_after_its_run_failed_brings_the_runs_spend_up_to_date(
+    flow, sse_http, fake_openai
+):
+    fake_openai.default_reply = ErrorReply(status=500, message="provider down")
+    run_benchmark(sse_http)
+    benchmark = Benchmark.objects.get()
+    assert benchmark.error["spend"]["total_usd"] == 0
+    # A call that was in flight when the run failed is charged now.
+    answer = Answer.objects.filter(benchmark=benchmark).first()
+    Answer.objects.filter(pk=answer.pk).update(cost_usd=Decimal("0.25"))
+
+    tasks._progress(benchmark, "answering", answer.model, "late")
+
+    benchmark.refresh_from_db()
+    assert benchmark.error["spend"]["total_usd"] == 0.25
+    assert benchmark.error["code"] == "baseline_failed"
+
+
 def test_a_judge_that_cannot_be_reached_is_reported_as_such(
     flow, sse_http, fake_openai
 ):

@@ -153,7 +153,13 @@ def _stopped(benchmark: Benchmark) -> str:
     runs.fail(benchmark.pk, "Stopped from the command line.", "cancelled")
     with contextlib.suppress(KeyboardInterrupt):
         jobs.wait_idle(_STOP_WAIT_S)
-    return f"Stopped: benchmark {benchmark.pk} was cancelled."
+    runs.settle_spend(benchmark.pk)
+    benchmark.refresh_from_db(fields=["error"])
+    spent = (benchmark.error or {}).get("spend", {}).get("total_usd") or 0
+    return (
+        f"Stopped: benchmark {benchmark.pk} was cancelled; its calls cost "
+        f"{usd_fixed(spent)}."
+    )
 
 
 class Command(BaseCommand):
