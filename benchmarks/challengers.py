@@ -40,7 +40,6 @@ from django.utils import timezone
 
 from flows.models import Call
 from proxy import catalog
-from proxy.pricing import catalog_rates
 from proxy.providers import Snapshot
 
 # Catalog entries that are not chat models, or not ones to switch a flow to.
@@ -127,12 +126,7 @@ def blended_price(snapshot: Snapshot, model: str) -> Decimal | None:
         resolved = snapshot.resolve(model)
     except Exception:
         return None
-    qualified = f"{resolved.provider.name}/{resolved.model}"
-    rates = (
-        snapshot.overrides.get(qualified)
-        or snapshot.overrides.get(resolved.model)
-        or catalog_rates(resolved.model, resolved.provider.catalog_name)
-    )
+    rates = snapshot.rates(resolved)
     if rates is None:
         return None
     return (3 * rates.input + rates.output) / 4

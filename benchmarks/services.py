@@ -16,8 +16,8 @@ from flows import config as flow_config
 from flows.models import Call, Flow
 from llmtest import jobs
 from llmtest.errors import GatewayError
-from proxy import catalog, pricing, providers, upstream
-from proxy.providers import Snapshot
+from proxy import catalog, providers, upstream
+from proxy.providers import Resolved, Snapshot
 
 logger = logging.getLogger(__name__)
 
@@ -202,15 +202,9 @@ def _check_known(
     whose list is unknown (it has none, or did not answer) gets the benefit of
     the doubt."""
     provider_name, provider_model = target
-    config = snapshot.providers[provider_name]
     listed = [item.id for item in catalog.listed(snapshot).get(provider_name, [])]
-    if (
-        provider_model in listed
-        or f"{provider_name}/{provider_model}" in snapshot.overrides
-        or provider_model in snapshot.overrides
-        or pricing.catalog_rates(provider_model, config.catalog_name) is not None
-        or not listed
-    ):
+    resolved = Resolved(snapshot.providers[provider_name], provider_model)
+    if not listed or provider_model in listed or snapshot.rates(resolved):
         return
     raise GatewayError(
         400,

@@ -37,7 +37,7 @@ from llmtest.snapshots import Cached
 from proxy import client, pricing, upstream
 from proxy.models import CatalogModel, Provider
 from proxy.pricing import Rates
-from proxy.providers import ProviderConfig, Snapshot
+from proxy.providers import ProviderConfig, Resolved, Snapshot
 
 logger = logging.getLogger(__name__)
 
@@ -466,13 +466,6 @@ def _routes_to(snapshot: Snapshot, model: str, provider: str) -> bool:
         return False
 
 
-def _charged(snapshot: Snapshot, config: ProviderConfig, entry: Entry) -> Rates | None:
-    # Exactly what Snapshot.price charges: qualified override, bare one, catalog.
-    qualified = f"{config.name}/{entry.model}"
-    override = snapshot.overrides.get(qualified) or snapshot.overrides.get(entry.model)
-    return override or pricing.catalog_rates(entry.model, config.catalog_name)
-
-
 def served(
     snapshot: Snapshot,
     catalog: dict[Key, Entry],
@@ -512,7 +505,7 @@ def served(
             bare = _routes_to(snapshot, entry.model, config.name)
             model_id = entry.model if bare else f"{config.name}/{entry.model}"
             if model_id not in found:
-                rates = _charged(snapshot, config, entry)
+                rates = snapshot.rates(Resolved(config, entry.model))
                 found[model_id] = Served(model_id, config.name, entry, rates)
     for model_id, rates in snapshot.overrides.items():
         if model_id in found:

@@ -16,7 +16,13 @@ from django.conf import settings
 from llmtest.errors import GatewayError
 from llmtest.snapshots import Cached
 from proxy.models import PriceOverride, Provider
-from proxy.pricing import Rates, TokenUsage, catalog_cost, cost_from_rates
+from proxy.pricing import (
+    Rates,
+    TokenUsage,
+    catalog_cost,
+    catalog_rates,
+    cost_from_rates,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -77,10 +83,21 @@ class Snapshot:
             code="model_not_found",
         )
 
+    def override(self, resolved: Resolved) -> Rates | None:
+        """An operator's price for the model: as `provider/model`, else bare."""
+        qualified = f"{resolved.provider.name}/{resolved.model}"
+        return self.overrides.get(qualified) or self.overrides.get(resolved.model)
+
+    def rates(self, resolved: Resolved) -> Rates | None:
+        """What a call of the model is charged per million tokens: the override,
+        else the catalog's current rates; None when neither prices it."""
+        return self.override(resolved) or catalog_rates(
+            resolved.model, resolved.provider.catalog_name
+        )
+
     def price(self, resolved: Resolved, usage: TokenUsage) -> Decimal | None:
         """Exact cost of a call: an operator's override first, then the catalog."""
-        qualified = f"{resolved.provider.name}/{resolved.model}"
-        rates = self.overrides.get(qualified) or self.overrides.get(resolved.model)
+        rates = self.override(resolved)
         if rates is not None:
             return cost_from_rates(usage, rates)
         return catalog_cost(resolved.model, usage, resolved.provider.catalog_name)
